@@ -1,0 +1,133 @@
+"""The Flask app factory: webhooks for Twilio, and a health check for the platform."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, abort, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .fallback import fallback_twiml
+from .flow import Ask, Flow, Hangup, Reply, Transfer
+from .load import load_line
+from .model import Line
+from .settings import Settings
+from .signature import SignatureCheck
+from .state import CallState
+from .twiml import Speaker, render
+
+log = logging.getLogger("ivr")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Load and validate the menu once, then serve it. A broken menu raises ConfigError."""
+    settings = settings or Settings.from_env()
+    _configure_logging(settings.log_level)
+    line = load_line(settings.prompts_dir)
+    flow = Flow(line)
+    speaker = Speaker(line.languages[line.default_language])
+
+    app = Flask(__name__)
+    app.config["IVR_LINE"] = line
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+            x_port=settings.proxy_hops,
+        )
+
+    check = (
+        SignatureCheck(settings.auth_token, settings.public_base_url)
+        if settings.auth_token
+        else None
+    )
+    if check is None:
+        log.warning(
+            "TWILIO_AUTH_TOKEN is not set: webhooks are NOT checked for Twilio's signature. "
+            "Anyone can drive this line. Set it before taking real calls."
+        )
+
+    def caller_id() -> str | None:
+        if settings.transfer_caller_id == "to":
+            return request.form.get("To") or None
+        if settings.transfer_caller_id == "from":
+            return request.form.get("From") or None
+        return settings.transfer_caller_id
+
+    def reply(reply: Reply, route: str, state: CallState | None, pressed: str | None) -> Response:
+        body = render(reply, line, speaker, caller_id() if isinstance(reply, Transfer) else None)
+        log.info(
+            "call=%s %s at=%s pressed=%s -> %s",
+            _short_call_id(request.form.get("CallSid", "")),
+            route,
+            _describe_state(state),
+            pressed if pressed is not None else "-",
+            _describe_reply(reply),
+        )
+        return Response(body, mimetype="text/xml")
+
+    @app.before_request
+    def verify_signature() -> None:
+        if request.method == "POST" and check is not None and not check.is_valid(request):
+            log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
+            abort(403)
+
+    @app.post("/voice")
+    def voice() -> Response:
+        return reply(flow.greet(), "voice", None, None)
+
+    @app.post("/key")
+    def key() -> Response:
+        state = CallState.parse(request.args, line)
+        digits = request.form.get("Digits")
+        return reply(flow.answer(state, digits), "key", state, digits or "silence")
+
+    @app.post("/dial")
+    def dial() -> Response:
+        state = CallState.parse(request.args, line)
+        status = request.form.get("DialCallStatus", "")
+        return reply(flow.dial_ended(state, status), "dial", state, status or "none")
+
+    @app.post("/fallback")
+    def fallback() -> Response:
+        log.error("Twilio used the Fallback URL: the primary webhook failed")
+        return Response(fallback_twiml(caller_id()), mimetype="text/xml")
+
+    @app.get("/healthz")
+    def health() -> dict[str, object]:
+        return {"status": "ok", "menus": len(line.menus), "sections": len(line.sections)}
+
+    return app
+
+
+def _configure_logging(level: str) -> None:
+    logger = logging.getLogger("ivr")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level)
+
+
+def _short_call_id(call_sid: str) -> str:
+    # Enough to follow one call through the log; the caller's number is never logged.
+    return call_sid[-6:] if call_sid else "-"
+
+
+def _describe_state(state: CallState | None) -> str:
+    return "start" if state is None else f"{state.node}#{state.point}/m{state.misses}"
+
+
+def _describe_reply(reply: Reply) -> str:
+    if isinstance(reply, Ask):
+        return f"ask {_describe_state(reply.state)} say={','.join(reply.say)}"
+    if isinstance(reply, Transfer):
+        return f"transfer say={','.join(reply.say)}"
+    assert isinstance(reply, Hangup)
+    return f"hangup say={','.join(reply.say)}"
+
+
+__all__ = ["Line", "create_app"]

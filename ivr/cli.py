@@ -1,0 +1,38 @@
+"""The `ivr` command: run the line locally, and the staff's tools."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .settings import Settings, SettingsError
+from .yamlfile import ConfigError
+
+
+def _fail(error: Exception) -> None:
+    click.echo(f"ivr: {error}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """A Twilio phone line that reads the guide "Calling the Police"."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=lambda: int(os.environ.get("PORT", "5000")), show_default="$PORT or 5000"
+)
+def serve(host: str, port: int) -> None:
+    """Run the line locally with Flask's development server."""
+    from .app import create_app
+
+    try:
+        app = create_app(Settings.from_env())
+    except (ConfigError, SettingsError) as error:
+        _fail(error)
+    click.echo(f"The line answers at http://{host}:{port}/voice (POST, as Twilio calls it).")
+    app.run(host=host, port=port)

@@ -1,0 +1,75 @@
+"""The document of record, split into passages: each sentence of prose, each bullet whole."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .yamlfile import ConfigError
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z\"'(\[])")
+_SPACES = re.compile(r"\s+")
+
+
+def squeeze(text: str) -> str:
+    """Collapse runs of white space, so line wrapping never changes a fingerprint."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def fingerprint(text: str) -> str:
+    """A short, stable fingerprint of a text, ignoring how white space is laid out."""
+    return hashlib.sha256(squeeze(text).encode("utf-8")).hexdigest()[:12]
+
+
+def passages_fingerprint(passages: tuple[Passage, ...] | list[Passage]) -> str:
+    """The fingerprint a rewording records of the passages it was written for."""
+    return fingerprint(" ".join(p.text for p in passages))
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str
+    line: int
+    kind: str  # "sentence" or "bullet"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.text)
+
+
+@dataclass(frozen=True)
+class Document:
+    path: Path
+    passages: tuple[Passage, ...]
+
+    def matching(self, excerpt: str) -> list[Passage]:
+        """Passages that begin with `excerpt` (white space and case ignored)."""
+        wanted = squeeze(excerpt).casefold()
+        return [p for p in self.passages if p.text.casefold().startswith(wanted)]
+
+
+def split_passages(text: str) -> tuple[Passage, ...]:
+    passages: list[Passage] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith(("- ", "* ")):
+            passages.append(Passage(squeeze(line[2:]), number, "bullet"))
+            continue
+        for sentence in _SENTENCE_END.split(line):
+            if sentence.strip():
+                passages.append(Passage(squeeze(sentence), number, "sentence"))
+    return tuple(passages)
+
+
+def read_document(path: Path) -> Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, "document not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, None, f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+    return Document(path, split_passages(text))

@@ -1,0 +1,274 @@
+"""Build the validated Line from prompts/: menu.yaml, one YAML file per language, documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .document import Passage, passages_fingerprint, read_document
+from .model import (
+    KEYS,
+    REPEAT,
+    SYSTEM_PROMPTS,
+    Hotline,
+    Language,
+    Line,
+    Menu,
+    NoInput,
+    Prompt,
+    Section,
+    SectionKeys,
+    WaitSeconds,
+    Where,
+)
+from .spoken import SpokenForms, join_passages
+from .yamlfile import ConfigError, Path_, YamlFile, load_yaml
+
+_MISSING = object()
+_TYPE_NAMES = {str: "a text", int: "a whole number", dict: "a mapping", list: "a list"}
+
+
+class _Reader:
+    """Typed access to a YamlFile; every failure is a ConfigError at the right line."""
+
+    def __init__(self, file: YamlFile) -> None:
+        self.file = file
+
+    def where(self, path: Path_) -> Where:
+        return Where(self.file.path, self.file.line(path))
+
+    def error(self, path: Path_, message: str) -> ConfigError:
+        return self.file.error(path, message)
+
+    def get(self, path: Path_, kind: type, default: Any = _MISSING) -> Any:
+        value: Any = self.file.data
+        for step in path:
+            in_dict = isinstance(value, dict) and step in value
+            in_list = isinstance(value, list) and isinstance(step, int) and step < len(value)
+            if in_dict or in_list:
+                value = value[step]
+            elif default is not _MISSING:
+                return default
+            else:
+                name = ".".join(str(s) for s in path)
+                raise self.error(path[:-1], f"missing {name!r}; add it")
+        if kind is str and isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # YAML reads an unquoted 0 or 1 as a number
+        if value is None and default is not _MISSING:
+            return default
+        if not isinstance(value, kind) or isinstance(value, bool):
+            name = ".".join(str(s) for s in path)
+            raise self.error(path, f"{name!r} should be {_TYPE_NAMES[kind]}, not {value!r}")
+        return value
+
+    def number(self, path: Path_, default: int, low: int, high: int) -> int:
+        value = self.get(path, int, default)
+        if not low <= value <= high:
+            name = ".".join(str(s) for s in path)
+            raise self.error(path, f"{name!r} should be from {low} to {high}, not {value}")
+        return value
+
+    def key(self, path: Path_, default: str | None = None) -> str:
+        value = self.get(path, str, _MISSING if default is None else default)
+        return self.check_key(path, value)
+
+    def check_key(self, path: Path_, value: str) -> str:
+        if len(value) != 1 or value not in KEYS:
+            raise self.error(path, f'{value!r} is not a phone key; use one of 0-9, "*" or "#"')
+        return value
+
+
+def load_line(prompts_dir: Path) -> Line:
+    """Read and validate everything in `prompts_dir`; raise ConfigError on the first problem."""
+    menu = _Reader(load_yaml(prompts_dir / "menu.yaml"))
+    if not isinstance(menu.file.data, dict):
+        raise menu.error((), "menu.yaml should be a mapping of settings, menus and sections")
+
+    hotline = Hotline(
+        key=menu.key(("hotline", "key"), "0"),
+        number=menu.get(("hotline", "number"), str),
+        ring_seconds=menu.number(("hotline", "ring_seconds"), 30, 5, 120),
+    )
+    if not (hotline.number.startswith("+") and hotline.number[1:].isdigit()):
+        raise menu.error(("hotline", "number"), "write the number in E.164 form, like +18663319474")
+    wait = WaitSeconds(
+        menu=menu.number(("wait_seconds", "menu"), 7, 1, 60),
+        point=menu.number(("wait_seconds", "point"), 3, 1, 60),
+    )
+    then = menu.get(("no_input", "then"), str, "transfer")
+    if then not in ("transfer", "goodbye"):
+        raise menu.error(
+            ("no_input", "then"), f"'then' should be transfer or goodbye, not {then!r}"
+        )
+    no_input = NoInput(tries=menu.number(("no_input", "tries"), 3, 1, 10), then=then)
+    section_keys = SectionKeys(
+        next=menu.key(("section_keys", "next")),
+        repeat=menu.key(("section_keys", "repeat")),
+        previous=menu.key(("section_keys", "previous")),
+        main_menu=menu.key(("section_keys", "main_menu")),
+    )
+    _unique_keys(menu, ("section_keys",), [*section_keys.by_key()], hotline.key)
+
+    menus = _menus(menu, hotline.key)
+    sections = _sections(menu)
+    for clash in set(menus) & set(sections):
+        raise menu.error(
+            ("sections", clash), f"{clash!r} names both a menu and a section; rename one"
+        )
+    start = menu.get(("start",), str, "main")
+    if start not in menus:
+        raise menu.error(("start",), f"start menu {start!r} is not under 'menus'")
+    for menu_id, m in menus.items():
+        for key, target in m.keys.items():
+            if target != REPEAT and target not in menus and target not in sections:
+                raise menu.error(
+                    ("menus", menu_id, "keys", key),
+                    f"key {key} goes to {target!r}, which is no menu or section; "
+                    f"use one of {sorted([*menus, *sections, REPEAT])}",
+                )
+
+    codes = menu.get(("languages",), list, ["en"])
+    languages = {}
+    for index, code in enumerate(codes):
+        if not isinstance(code, str):
+            raise menu.error(("languages", index), f"{code!r} should be a language file's name")
+        languages[code] = _language(prompts_dir, code, menus, sections)
+    if not languages:
+        raise menu.error(("languages",), "name at least one language, like [en]")
+
+    return Line(
+        start=start,
+        hotline=hotline,
+        wait=wait,
+        no_input=no_input,
+        section_keys=section_keys,
+        menus=MappingProxyType(menus),
+        sections=MappingProxyType(sections),
+        languages=MappingProxyType(languages),
+        default_language=codes[0],
+    )
+
+
+def _unique_keys(file: _Reader, at: Path_, keys: list[str], hotline_key: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key == hotline_key:
+            raise file.error(at, f"key {key} always reaches the hotline; choose another key")
+        if key in seen:
+            raise file.error(at, f"key {key} is used twice here; each key does one thing")
+        seen.add(key)
+
+
+def _menus(file: _Reader, hotline_key: str) -> dict[str, Menu]:
+    menus = {}
+    for menu_id in file.get(("menus",), dict):
+        at = ("menus", str(menu_id))
+        keys = {}
+        for key in file.get((*at, "keys"), dict):
+            key_at = (*at, "keys", str(key))
+            key = file.check_key(key_at, str(key))
+            if key == hotline_key:
+                raise file.error(key_at, f"key {key} always reaches the hotline; remove it here")
+            keys[key] = file.get(key_at, str)
+        menus[str(menu_id)] = Menu(
+            id=str(menu_id),
+            prompt=file.get((*at, "prompt"), str),
+            keys=MappingProxyType(keys),
+            where=file.where(at),
+        )
+    if not menus:
+        raise file.error(("menus",), "define at least one menu")
+    return menus
+
+
+def _sections(file: _Reader) -> dict[str, Section]:
+    sections = {}
+    for section_id in file.get(("sections",), dict, {}):
+        at = ("sections", str(section_id))
+        points = file.get((*at, "points"), list)
+        if not points:
+            raise file.error(at, "a section needs at least one point")
+        sections[str(section_id)] = Section(
+            id=str(section_id),
+            points=tuple(file.get((*at, "points", i), str) for i in range(len(points))),
+            where=file.where(at),
+        )
+    return sections
+
+
+def _language(
+    prompts_dir: Path, code: str, menus: dict[str, Menu], sections: dict[str, Section]
+) -> Language:
+    file = _Reader(load_yaml(prompts_dir / f"{code}.yaml"))
+    if not isinstance(file.file.data, dict):
+        raise file.error((), f"{code}.yaml should be a mapping with language, voice and prompts")
+    document = read_document(prompts_dir / file.get(("document",), str))
+    written_forms = file.get(("spoken_forms",), dict, {})
+    forms = SpokenForms({str(k): file.get(("spoken_forms", str(k)), str) for k in written_forms})
+    prompts = {}
+    for prompt_id in file.get(("prompts",), dict):
+        prompts[str(prompt_id)] = _prompt(file, str(prompt_id), document, forms)
+
+    needed = {m.prompt: m.where for m in menus.values()}
+    for section in sections.values():
+        needed.update({point: section.where for point in section.points})
+    needed.update({name: None for name in SYSTEM_PROMPTS})
+    for prompt_id, where in needed.items():
+        if prompt_id not in prompts:
+            used = f" (used at {where})" if where else " (the line speaks it itself)"
+            raise file.error(("prompts",), f"prompt {prompt_id!r} is missing{used}; add it here")
+    for prompt_id in prompts:
+        if prompt_id not in needed:
+            raise file.error(
+                ("prompts", prompt_id),
+                f"prompt {prompt_id!r} is not used by any menu or section; use it or remove it",
+            )
+    return Language(
+        code=file.get(("language",), str),
+        voice=file.get(("voice",), str),
+        document=document,
+        prompts=MappingProxyType(prompts),
+        where=file.where(()),
+    )
+
+
+def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) -> Prompt:
+    at = ("prompts", prompt_id)
+    raw = file.file.data["prompts"][prompt_id]
+    if isinstance(raw, str):
+        return Prompt(prompt_id, raw.strip(), (), None, file.where(at))
+    if not isinstance(raw, dict):
+        raise file.error(at, f"prompt {prompt_id!r} should be a text or have text: or passage:")
+    unknown = set(raw) - {"text", "passage", "written_for"}
+    if unknown:
+        raise file.error(at, f"unknown field(s) {sorted(unknown)}; use text, passage, written_for")
+
+    excerpts = raw.get("passage", [])
+    excerpts = [excerpts] if isinstance(excerpts, str) else excerpts
+    passages: list[Passage] = []
+    for index, excerpt in enumerate(excerpts):
+        found = document.matching(excerpt) if isinstance(excerpt, str) and excerpt.strip() else []
+        path = (*at, "passage", index) if isinstance(raw.get("passage"), list) else (*at, "passage")
+        if len(found) != 1:
+            problem = "is not the start of any" if not found else "starts more than one"
+            raise file.error(
+                path,
+                f"passage {excerpt!r} {problem} sentence or bullet in {document.path.name}; "
+                "quote the first words of exactly one",
+            )
+        passages.append(found[0])
+
+    text = file.get((*at, "text"), str, None)
+    written_for = file.get((*at, "written_for"), str, None)
+    if text is None and not passages:
+        raise file.error(at, f"prompt {prompt_id!r} needs text: or passage:")
+    if text is not None and passages and written_for is None:
+        raise file.error(
+            at,
+            f"prompt {prompt_id!r} rewords its passage; once it says the same, "
+            f"add written_for: {passages_fingerprint(passages)!r}",
+        )
+    if text is None:
+        text = forms.apply(join_passages([p.text for p in passages]))
+    return Prompt(prompt_id, text.strip(), tuple(passages), written_for, file.where(at))

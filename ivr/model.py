@@ -1,0 +1,123 @@
+"""The validated menu: what the YAML in prompts/ says, checked and ready to serve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from .document import Document, Passage
+
+KEYS = "0123456789*#"
+REPEAT = "repeat"
+
+# Prompts the engine itself speaks; every language must define them.
+SYSTEM_PROMPTS = (
+    "greeting",
+    "not_an_option",
+    "no_input",
+    "section_keys",
+    "end_of_section",
+    "connecting",
+    "transfer_failed",
+    "transfer_completed",
+    "goodbye",
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    path: Path
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One thing the line says. `passages` names what it speaks of the document."""
+
+    id: str
+    text: str
+    passages: tuple[Passage, ...]
+    written_for: str | None
+    where: Where
+
+
+@dataclass(frozen=True)
+class Menu:
+    id: str
+    prompt: str
+    keys: MappingProxyType[str, str]  # key -> menu or section id, or REPEAT
+    where: Where
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    points: tuple[str, ...]  # prompt ids, read one at a time
+    where: Where
+
+
+@dataclass(frozen=True)
+class SectionKeys:
+    next: str
+    repeat: str
+    previous: str
+    main_menu: str
+
+    def by_key(self) -> dict[str, str]:
+        return {
+            self.next: "next",
+            self.repeat: "repeat",
+            self.previous: "previous",
+            self.main_menu: "main_menu",
+        }
+
+
+@dataclass(frozen=True)
+class Hotline:
+    key: str
+    number: str
+    ring_seconds: int
+
+
+@dataclass(frozen=True)
+class NoInput:
+    tries: int
+    then: Literal["transfer", "goodbye"]
+
+
+@dataclass(frozen=True)
+class WaitSeconds:
+    menu: int
+    point: int
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # e.g. "en-US", for <Say language=...>
+    voice: str  # a Twilio <Say> voice
+    document: Document
+    prompts: MappingProxyType[str, Prompt]
+    where: Where
+
+
+@dataclass(frozen=True)
+class Line:
+    """Everything the call flow needs, validated once at start-up."""
+
+    start: str
+    hotline: Hotline
+    wait: WaitSeconds
+    no_input: NoInput
+    section_keys: SectionKeys
+    menus: MappingProxyType[str, Menu]
+    sections: MappingProxyType[str, Section]
+    languages: MappingProxyType[str, Language]
+    default_language: str
+
+    def node(self, node_id: str) -> Menu | Section | None:
+        return self.menus.get(node_id) or self.sections.get(node_id)

@@ -1,0 +1,52 @@
+"""Operator settings, read only from the environment (see README, "Environment variables")."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_PROJECT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    auth_token: str | None = None
+    public_base_url: str | None = None
+    proxy_hops: int = 0
+    transfer_caller_id: str = "to"  # "to", "from" or an E.164 number
+    prompts_dir: Path = _PROJECT / "prompts"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        hops = env.get("PROXY_HOPS", "0").strip() or "0"
+        if not hops.isdigit():
+            raise SettingsError(f"PROXY_HOPS should be a whole number, not {hops!r}")
+        caller_id = env.get("TRANSFER_CALLER_ID", "to").strip() or "to"
+        if caller_id not in ("to", "from") and not _E164.match(caller_id):
+            raise SettingsError(
+                f"TRANSFER_CALLER_ID should be to, from or a +E.164 number, not {caller_id!r}"
+            )
+        base = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None
+        if base and not re.match(r"^https?://[^/]+", base):
+            raise SettingsError(
+                f"PUBLIC_BASE_URL should look like https://line.example.org, not {base!r}"
+            )
+        prompts = env.get("PROMPTS_DIR", "").strip()
+        return cls(
+            auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
+            public_base_url=base,
+            proxy_hops=int(hops),
+            transfer_caller_id=caller_id,
+            prompts_dir=Path(prompts) if prompts else cls.prompts_dir,
+            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        )

@@ -1,0 +1,36 @@
+"""Where a call is, carried in the URLs of the TwiML so any server process can answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from .model import Line, Section
+
+
+@dataclass(frozen=True)
+class CallState:
+    node: str  # a menu or section id
+    point: int = 0  # the point being read, in a section
+    misses: int = 0  # silent tries or wrong keys in a row
+
+    def query(self) -> str:
+        return urlencode({"n": self.node, "p": self.point, "m": self.misses})
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str], line: Line) -> CallState:
+        """Read the state from URL arguments; anything not valid starts over at the main menu."""
+        node = line.node(args.get("n", ""))
+        point = _small_int(args.get("p", "0"))
+        misses = _small_int(args.get("m", "0"))
+        limit = len(node.points) if isinstance(node, Section) else 1
+        if node is None or point is None or misses is None or point >= limit:
+            return cls(line.start)
+        return cls(node.id, point, min(misses, line.no_input.tries))
+
+
+def _small_int(text: str) -> int | None:
+    if not (0 < len(text) <= 3 and text.isascii() and text.isdigit()):
+        return None
+    return int(text)

@@ -1,0 +1,54 @@
+"""Turning a Reply of the call flow into TwiML, with twilio's voice_response builder."""
+
+from __future__ import annotations
+
+from twilio.twiml import TwiML
+from twilio.twiml.voice_response import VoiceResponse
+
+from .flow import Ask, Hangup, Reply, Transfer
+from .model import Language, Line
+
+# Action URLs are relative, so the line works under any host and path prefix.
+KEY_URL = "key"
+DIAL_URL = "dial"
+
+
+class Speaker:
+    """Adds what one prompt says to a TwiML verb."""
+
+    def __init__(self, language: Language) -> None:
+        self.language = language
+
+    def speak(self, parent: TwiML, prompt_id: str) -> None:
+        prompt = self.language.prompts[prompt_id]
+        parent.say(prompt.text, voice=self.language.voice, language=self.language.code)
+
+
+def render(reply: Reply, line: Line, speaker: Speaker, caller_id: str | None) -> str:
+    response = VoiceResponse()
+    if isinstance(reply, Ask):
+        action = f"{KEY_URL}?{reply.state.query()}"
+        # One key acts at once; no finish key, so "#" can be a menu key.
+        gather = response.gather(
+            action=action, method="POST", num_digits=1, finish_on_key="", timeout=reply.wait
+        )
+        for prompt_id in reply.say:
+            speaker.speak(gather, prompt_id)
+        # Silence falls through the Gather to here: the same URL, with no Digits.
+        response.redirect(action, method="POST")
+    elif isinstance(reply, Transfer):
+        for prompt_id in reply.say:
+            speaker.speak(response, prompt_id)
+        dial = response.dial(
+            action=f"{DIAL_URL}?{reply.state.query()}",
+            method="POST",
+            timeout=line.hotline.ring_seconds,
+            caller_id=caller_id,
+        )
+        dial.number(line.hotline.number)
+    else:
+        assert isinstance(reply, Hangup)
+        for prompt_id in reply.say:
+            speaker.speak(response, prompt_id)
+        response.hangup()
+    return str(response.to_xml())

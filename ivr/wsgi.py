@@ -1,0 +1,14 @@
+"""The WSGI entry point for gunicorn (see Procfile). A broken menu stops start-up here."""
+
+from __future__ import annotations
+
+import sys
+
+from .app import create_app
+from .settings import SettingsError
+from .yamlfile import ConfigError
+
+try:
+    app = create_app()
+except (ConfigError, SettingsError) as error:
+    sys.exit(f"ivr: the line cannot start: {error}")

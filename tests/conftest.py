@@ -1,0 +1,130 @@
+"""Fixtures: the real server, started the way the Procfile starts it, on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ivr.simulated_call import SimulatedCall, http_post
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "test-auth-token"
+
+
+def procfile_web_command() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise AssertionError("Procfile has no web: line")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def call(self, **kwargs: object) -> SimulatedCall:
+        kwargs.setdefault("auth_token", TOKEN)
+        return SimulatedCall(http_post, f"{self.url}/voice", **kwargs)  # type: ignore[arg-type]
+
+
+def start_server(log_path: Path, env: dict[str, str], wait: bool = True) -> Server:
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        # gunicorn lives beside the interpreter running the tests.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **env,
+    }
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        ["bash", "-c", f"exec {procfile_web_command()}"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    if wait:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited at start-up:\n{server.log()}")
+            try:
+                with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return server
+            except OSError:
+                time.sleep(0.1)
+        stop_server(server)
+        raise AssertionError(f"server did not answer /healthz within 30 s:\n{server.log()}")
+    return server
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def run_server(tmp_path_factory: pytest.TempPathFactory):
+    """Start a server with extra environment; it is stopped at the end of the session."""
+    started: list[Server] = []
+
+    @contextmanager
+    def run(env: dict[str, str] | None = None) -> Iterator[Server]:
+        log_path = tmp_path_factory.mktemp("server") / "server.log"
+        server = start_server(log_path, {"TWILIO_AUTH_TOKEN": TOKEN, **(env or {})})
+        started.append(server)
+        try:
+            yield server
+        finally:
+            stop_server(server)
+
+    yield run
+    for server in started:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def server(run_server) -> Iterator[Server]:
+    """The line as shipped, with signature checks on."""
+    with run_server() as running:
+        yield running
+
+
+@pytest.fixture
+def prompts_copy(tmp_path: Path) -> Path:
+    """A temporary copy of prompts/ that a test may edit."""
+    copy = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", copy)
+    return copy

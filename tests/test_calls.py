@@ -1,0 +1,255 @@
+"""Whole calls against the real server, driven the way Twilio drives it."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from ivr.load import load_line
+from ivr.simulated_call import DIAL_OUTCOMES, http_post
+
+from .conftest import ROOT, TOKEN
+
+LINE = load_line(ROOT / "prompts")
+EN = LINE.languages["en"]
+HOTLINE = "+18663319474"
+
+
+def said(prompt_id: str) -> str:
+    return EN.prompts[prompt_id].text
+
+
+def test_greeting_says_911_first_then_names_the_line_and_key_0(server):
+    call = server.call().start()
+    first = call.transcript[0]
+    assert first.kind == "say"
+    assert first.text.startswith("If you are in immediate danger, hang up and call 9-1-1.")
+    assert "Calling the Police" in call.heard()
+    assert "press 0" in call.heard()
+    # The greeting and the menu are inside the Gather: a key cuts them off.
+    assert [e.kind for e in call.transcript] == ["say", "say", "wait"]
+    assert call.waiting_for == "key"
+
+
+def test_0_during_the_greeting_transfers_at_once_without_passing_on_the_callers_number(server):
+    call = server.call(caller="+14155550123", called="+18005550100").start().press("0")
+    assert call.waiting_for == "dial"
+    (dial,) = call.events("dial")
+    assert dial.text.startswith(HOTLINE)
+    assert "caller ID +18005550100" in dial.text
+    assert "+14155550123" not in dial.text
+
+
+@pytest.mark.parametrize("section_id", list(LINE.sections))
+def test_every_section_reads_point_by_point_with_next_previous_and_repeat(server, section_id):
+    menu_key = next(k for k, t in LINE.menus["main"].keys.items() if t == section_id)
+    points = [said(p) for p in LINE.sections[section_id].points]
+    call = server.call().start().press(menu_key)
+    assert call.heard().endswith(f"{points[0]} {said('section_keys')}") or len(points) == 1
+
+    for index in range(1, len(points)):
+        call.transcript.clear()
+        call.press("1")  # next
+        assert call.heard().startswith(points[index])
+
+    assert call.heard().endswith(said("end_of_section")), "the last point says the section ended"
+    call.transcript.clear()
+    call.press("2")  # repeat the last point
+    assert call.heard().startswith(points[-1])
+    if len(points) > 1:
+        call.transcript.clear()
+        call.press("3")  # previous
+        assert call.heard() == points[-2]
+        call.press("1")
+    call.transcript.clear()
+    call.press("1")  # next, past the last point: back to the main menu
+    assert call.heard() == said("main_menu")
+
+
+def test_silence_in_a_section_moves_on_and_ends_at_the_main_menu(server):
+    call = server.call().start().press("1")
+    section = LINE.sections["police"]
+    for _ in range(len(section.points)):
+        call.press(None)
+    assert call.heard().endswith(said("main_menu"))
+    assert call.waiting_for == "key"
+
+
+def test_star_in_a_section_returns_to_the_main_menu(server):
+    call = server.call().start().press("2").press("1")
+    call.transcript.clear()
+    call.press("*")
+    assert call.heard() == said("main_menu")
+
+
+def test_a_wrong_key_says_so_and_repeats_the_same_menu(server):
+    call = server.call().start()
+    call.transcript.clear()
+    call.press("7")
+    assert call.heard() == f"Sorry, that is not an option. {said('main_menu')}"
+    call.press("1").press("1")
+    call.transcript.clear()
+    call.press("8")
+    police = LINE.sections["police"].points
+    assert call.heard() == f"Sorry, that is not an option. {said(police[1])}"
+
+
+def test_star_repeats_the_main_menu(server):
+    call = server.call().start()
+    call.transcript.clear()
+    call.press("*")
+    assert call.heard() == said("main_menu")
+
+
+def test_silence_asks_again_then_transfers_after_three_tries(server):
+    call = server.call().start()
+    call.press(None)
+    assert call.heard().endswith(f"Sorry, I did not hear a key. {said('main_menu')}")
+    call.press(None)
+    assert call.waiting_for == "key"
+    call.transcript.clear()
+    call.press(None)
+    assert call.waiting_for == "dial", "the third silence ends the loop with a transfer"
+    assert call.heard() == f"Sorry, I did not hear a key. {said('connecting')}"
+    # If the hotline does not answer, the line ends politely instead of asking again forever.
+    call.transcript.clear()
+    call.dial_outcome("no-answer")
+    assert call.ended and call.transcript[-1].kind == "hangup"
+    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in call.heard()
+
+
+def test_silence_ends_with_a_goodbye_giving_the_hotline_when_the_yaml_says_so(
+    run_server, prompts_copy
+):
+    menu = prompts_copy / "menu.yaml"
+    menu.write_text(menu.read_text().replace("then: transfer", "then: goodbye"))
+    with run_server({"PROMPTS_DIR": str(prompts_copy)}) as server:
+        call = server.call().start().press(None).press(None).press(None)
+    assert call.ended and call.transcript[-1].kind == "hangup"
+    assert call.heard().endswith(said("goodbye"))
+    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in said("goodbye")
+
+
+@pytest.mark.parametrize("status", DIAL_OUTCOMES)
+def test_the_transfer_callback_for_each_dial_status(server, status):
+    call = server.call().start().press("1").press("0")
+    assert call.waiting_for == "dial"
+    call.transcript.clear()
+    call.dial_outcome(status)
+    if status == "completed":
+        assert call.heard() == said("transfer_completed")
+        assert call.ended and call.transcript[-1].kind == "hangup"
+    else:
+        heard = call.heard()
+        assert heard == f"{said('transfer_failed')} {said('main_menu')}"
+        assert "2 2 5 2 2" in heard and "love is respect dot org" in heard
+        assert call.waiting_for == "key"
+
+
+def test_0_transfers_from_every_menu_and_every_point(server):
+    for section_id, section in LINE.sections.items():
+        key = next(k for k, t in LINE.menus["main"].keys.items() if t == section_id)
+        call = server.call().start().press(key)
+        for index in range(len(section.points)):
+            if index:
+                call.press("1")
+            probe = call.fork().press("0")
+            assert probe.waiting_for == "dial", (section_id, index)
+            assert probe.events("dial")[0].text.startswith(HOTLINE)
+
+
+def test_silence_never_falls_off_the_end_and_a_silent_caller_always_reaches_an_end(server):
+    """Walk every position of the menu, and from each stay silent until the call ends."""
+    positions = ["main"] + [s for s in LINE.sections]
+    for start_key in ["", *LINE.menus["main"].keys]:
+        call = server.call().start()
+        if start_key:
+            call.press(start_key)
+        for _ in range(60):
+            if call.waiting_for != "key":
+                break
+            call.press(None)
+            assert not call.events("error")
+        assert call.waiting_for == "dial", f"from {start_key or 'the greeting'}"
+        assert not any("TwiML ended" in e.text for e in call.transcript)
+    assert positions  # every section was entered above through its main-menu key
+
+
+def test_webhooks_answer_text_xml(server):
+    params = {"CallSid": "CA1", "From": "+15550001111", "To": "+15550002222"}
+    url = f"{server.url}/voice"
+    signature = RequestValidator(TOKEN).compute_signature(url, params)
+    reply = http_post(url, params, {"X-Twilio-Signature": signature})
+    assert reply.status == 200
+    assert reply.content_type.startswith("text/xml")
+    assert ET.fromstring(reply.body).tag == "Response"
+
+
+def test_every_gather_has_a_fallback_and_takes_one_key_at_once(server):
+    for key in ["", "1", "2", "3"]:
+        call = server.call().start()
+        if key:
+            call.press(key)
+        gather = call.waiting_on
+        assert gather is not None and gather.tag == "Gather"
+        assert gather.get("numDigits") == "1" and gather.get("finishOnKey") == ""
+        action = urllib.parse.urljoin(call.url, gather.get("action"))
+        assert call.after_wait and call.after_wait[0].tag == "Redirect"
+        assert urllib.parse.urljoin(call.url, call.after_wait[0].text) == action
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "forged-signature=", "L/OH5YylLD5NRKLltdqwSvS0BnU="],
+    ids=["unsigned", "empty", "forged", "signature-of-another-request"],
+)
+def test_unsigned_and_forged_requests_get_403(server, signature):
+    headers = {} if signature is None else {"X-Twilio-Signature": signature}
+    reply = http_post(f"{server.url}/voice", {"CallSid": "CA1", "From": "+1555"}, headers)
+    assert reply.status == 403
+    assert "<Say" not in reply.body
+
+
+def test_a_tampered_signed_request_gets_403(server):
+    url = f"{server.url}/key?n=main&p=0&m=0"
+    params = {"CallSid": "CA1", "Digits": "1"}
+    signature = RequestValidator(TOKEN).compute_signature(url, params)
+    assert http_post(url, params, {"X-Twilio-Signature": signature}).status == 200
+    assert (
+        http_post(url, {**params, "Digits": "0"}, {"X-Twilio-Signature": signature}).status == 403
+    )
+    moved = url.replace("n=main", "n=police")
+    assert http_post(moved, params, {"X-Twilio-Signature": signature}).status == 403
+
+
+def test_one_log_line_per_webhook_with_state_and_outcome(server):
+    before = server.log().count(" ivr: call=")
+    call = server.call(call_sid="CA0000000000000000000000000000beef").start().press("2").press("0")
+    call.dial_outcome("busy")
+    lines = [line for line in server.log().splitlines() if "call=00beef" in line]
+    assert server.log().count(" ivr: call=") - before == len(lines) == 4
+    assert re.search(r"key at=main#0/m0 pressed=2 -> ask what_you_can_do#0/m0", lines[1])
+    assert "dial at=what_you_can_do#0/m0 pressed=busy -> ask main#0/m0" in lines[3]
+
+
+def test_the_fallback_url_apologises_and_transfers_without_the_callers_number(server):
+    call = server.call(caller="+14155550199", called="+18005550100")
+    call.voice_url = f"{server.url}/fallback"
+    call.start()
+    assert call.heard().startswith("Sorry, this line is having trouble.")
+    assert "9-1-1" in call.heard()
+    (dial,) = call.events("dial")
+    assert dial.text == f"{HOTLINE} (caller ID +18005550100)"
+    call.dial_outcome("busy")
+    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in call.heard()
+    assert call.ended and call.transcript[-1].kind == "hangup"
+
+
+def test_the_fallback_dials_the_hotline_of_the_menu():
+    from ivr.fallback import HOTLINE as FALLBACK_HOTLINE
+
+    assert FALLBACK_HOTLINE == LINE.hotline.number == HOTLINE

@@ -1,0 +1,124 @@
+"""Twilio's request signatures: the documented vector, tampering, and a TLS proxy in front."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask, request
+from twilio.request_validator import RequestValidator
+
+from ivr.signature import SignatureCheck
+from ivr.simulated_call import http_post
+
+# Twilio's documented example of a signed request.
+VECTOR_TOKEN = "12345"
+VECTOR_URL = "https://example.com/myapp.php?foo=1&bar=2"
+VECTOR_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+14158675310",
+    "Digits": "1234",
+    "From": "+14158675310",
+    "To": "+18005551212",
+}
+VECTOR_SIGNATURE = "L/OH5YylLD5NRKLltdqwSvS0BnU="
+
+
+def test_the_documented_vector_passes():
+    validator = RequestValidator(VECTOR_TOKEN)
+    assert validator.compute_signature(VECTOR_URL, VECTOR_PARAMS) == VECTOR_SIGNATURE
+    assert validator.validate(VECTOR_URL, VECTOR_PARAMS, VECTOR_SIGNATURE)
+
+
+def _check_in_flask(check: SignatureCheck, url: str, params: dict[str, str], signature: str):
+    app = Flask(__name__)
+    scheme_host, _, path = url.partition("://")[2].partition("/")
+    scheme = url.partition("://")[0]
+    with app.test_request_context(
+        "/" + path,
+        method="POST",
+        base_url=f"{scheme}://{scheme_host}",
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+    ):
+        return check.is_valid(request)
+
+
+def test_the_documented_vector_passes_through_the_apps_check():
+    check = SignatureCheck(VECTOR_TOKEN)
+    assert _check_in_flask(check, VECTOR_URL, VECTOR_PARAMS, VECTOR_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    "field,value", [("Digits", "1235"), ("From", "+14158675311"), ("CallSid", "CA0")]
+)
+def test_a_tampered_parameter_fails(field, value):
+    tampered = {**VECTOR_PARAMS, field: value}
+    assert not RequestValidator(VECTOR_TOKEN).validate(VECTOR_URL, tampered, VECTOR_SIGNATURE)
+    check = SignatureCheck(VECTOR_TOKEN)
+    assert not _check_in_flask(check, VECTOR_URL, tampered, VECTOR_SIGNATURE)
+
+
+def test_a_tampered_url_fails():
+    check = SignatureCheck(VECTOR_TOKEN)
+    moved = VECTOR_URL.replace("foo=1", "foo=2")
+    assert not _check_in_flask(check, moved, VECTOR_PARAMS, VECTOR_SIGNATURE)
+
+
+def test_the_sha256_signature_setting_is_honoured():
+    validator = RequestValidator(VECTOR_TOKEN)
+    signature = validator.compute_signature(VECTOR_URL, VECTOR_PARAMS, "HMAC_SHA256")
+    app = Flask(__name__)
+    with app.test_request_context(
+        "/myapp.php?foo=1&bar=2",
+        method="POST",
+        base_url="https://example.com",
+        data=VECTOR_PARAMS,
+        headers={
+            "X-Twilio-Signature": signature,
+            "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256",
+        },
+    ):
+        assert SignatureCheck(VECTOR_TOKEN).is_valid(request)
+
+
+PUBLIC = "https://line.example.org"
+PARAMS = {"CallSid": "CA1", "From": "+14155550123", "To": "+18005550100"}
+
+
+def _signed_for_public_url(token: str) -> dict[str, str]:
+    return {
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(f"{PUBLIC}/voice", PARAMS)
+    }
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "line.example.org"}
+
+
+def test_behind_a_proxy_with_proxy_hops(run_server):
+    """The app sees http and 127.0.0.1; Twilio signed https and the public host."""
+    with run_server({"PROXY_HOPS": "1"}) as server:
+        token = "test-auth-token"
+        headers = _signed_for_public_url(token)
+        assert http_post(f"{server.url}/voice", PARAMS, {**headers, **FORWARDED}).status == 200
+        assert http_post(f"{server.url}/voice", PARAMS, headers).status == 403
+        wrong_host = {**FORWARDED, "X-Forwarded-Host": "evil.example.org"}
+        assert http_post(f"{server.url}/voice", PARAMS, {**headers, **wrong_host}).status == 403
+
+
+def test_behind_a_proxy_with_a_public_base_url(run_server):
+    with run_server({"PUBLIC_BASE_URL": PUBLIC}) as server:
+        headers = _signed_for_public_url("test-auth-token")
+        assert http_post(f"{server.url}/voice", PARAMS, headers).status == 200
+        signed_for_internal = {
+            "X-Twilio-Signature": RequestValidator("test-auth-token").compute_signature(
+                f"{server.url}/voice", PARAMS
+            )
+        }
+        assert http_post(f"{server.url}/voice", PARAMS, signed_for_internal).status == 403
+
+
+def test_without_a_token_the_line_serves_and_warns_loudly_once(run_server):
+    with run_server({"TWILIO_AUTH_TOKEN": ""}) as server:
+        assert http_post(f"{server.url}/voice", PARAMS, {}).status == 200
+        log = server.log()
+    assert log.count("TWILIO_AUTH_TOKEN is not set") == 1
+    assert "WARNING" in log

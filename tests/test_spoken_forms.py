@@ -1,0 +1,51 @@
+"""What the line says is clear on a phone: numbers digit by digit, no web spellings."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ivr.load import load_line
+from ivr.spoken import SpokenForms, join_passages
+
+from .conftest import ROOT
+
+LINE = load_line(ROOT / "prompts")
+WRITTEN_FORMS = [
+    r"(?<!-)\b911\b",  # 9-1-1 is said digit by digit
+    r"1-866-331-9474|18663319474",
+    r"\b22522\b",
+    r"loveisrespect",
+    r'"loveis"',
+    r"\bwww\.",
+    r"24/7",
+    r"\bNAMES\b|\bBADGE\b",
+]
+
+
+@pytest.mark.parametrize("prompt_id", sorted(LINE.languages["en"].prompts))
+def test_no_prompt_uses_a_written_form(prompt_id):
+    text = LINE.languages["en"].prompts[prompt_id].text
+    for pattern in WRITTEN_FORMS:
+        assert not re.search(pattern, text), f"{prompt_id}: {pattern!r} in {text!r}"
+
+
+def test_the_spoken_forms_the_line_needs():
+    en = LINE.languages["en"].prompts
+    assert en["reach.call"].text == "Call 1, 8 6 6, 3 3 1, 9 4 7 4"
+    assert en["reach.chat"].text == "Chat at love is respect dot org"
+    assert en["reach.text"].text == "Text the word love is to 2 2 5 2 2."
+    assert "When you call 9-1-1 or your local police department" in en["you.call"].text
+    assert en["reach.more"].text == "For more information, visit love is respect dot org"
+
+
+def test_longest_form_first_and_whole_words_only():
+    forms = SpokenForms({"911": "9-1-1", "a.org": "a dot org", "www.a.org": "a dot org"})
+    assert forms.apply("call 911 or 9110, see www.a.org or a.org") == (
+        "call 9-1-1 or 9110, see a dot org or a dot org"
+    )
+
+
+def test_joined_passages_end_each_sentence():
+    assert join_passages(["What Can I Do?", "Title", "rest"]) == "What Can I Do? Title. rest"
