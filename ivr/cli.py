@@ -36,3 +36,27 @@ def serve(host: str, port: int) -> None:
         _fail(error)
     click.echo(f"The line answers at http://{host}:{port}/voice (POST, as Twilio calls it).")
     app.run(host=host, port=port)
+
+
+@main.group()
+def audio() -> None:
+    """Recordings: build telephone-ready audio for every prompt."""
+
+
+@audio.command("build")
+@click.option("--force", is_flag=True, help="Rebuild every recording, changed or not.")
+def audio_build(force: bool) -> None:
+    """Build audio/ from human recordings in audio/sources/, or synthesized placeholders."""
+    try:
+        from .audio.build import build_all
+    except ImportError as error:
+        _fail(
+            RuntimeError(
+                f"{error.name} is missing; install the audio tools: pip install -e '.[audio]'"
+            )
+        )
+    settings = Settings.from_env()
+    try:
+        build_all(settings.prompts_dir, settings.audio_dir, force=force)
+    except ConfigError as error:
+        _fail(error)

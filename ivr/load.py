@@ -26,6 +26,7 @@ from .spoken import SpokenForms, join_passages
 from .yamlfile import ConfigError, Path_, YamlFile, load_yaml
 
 _MISSING = object()
+PLACEHOLDER_TTS = ("piper", "espeak-ng", "none")
 _TYPE_NAMES = {str: "a text", int: "a whole number", dict: "a mapping", list: "a list"}
 
 
@@ -224,9 +225,17 @@ def _language(
                 ("prompts", prompt_id),
                 f"prompt {prompt_id!r} is not used by any menu or section; use it or remove it",
             )
+    placeholder = file.get(("placeholder_tts",), str, "none")
+    if placeholder not in PLACEHOLDER_TTS:
+        raise file.error(
+            ("placeholder_tts",),
+            f"placeholder_tts should be one of {PLACEHOLDER_TTS}, not {placeholder!r}",
+        )
     return Language(
+        id=code,
         code=file.get(("language",), str),
         voice=file.get(("voice",), str),
+        placeholder_tts=placeholder,
         document=document,
         prompts=MappingProxyType(prompts),
         where=file.where(()),

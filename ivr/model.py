@@ -98,8 +98,10 @@ class WaitSeconds:
 
 @dataclass(frozen=True)
 class Language:
+    id: str  # the language file's name, e.g. "en"
     code: str  # e.g. "en-US", for <Say language=...>
     voice: str  # a Twilio <Say> voice
+    placeholder_tts: str  # what voices prompts nobody has recorded: piper, espeak-ng or none
     document: Document
     prompts: MappingProxyType[str, Prompt]
     where: Where

@@ -23,6 +23,7 @@ class Settings:
     proxy_hops: int = 0
     transfer_caller_id: str = "to"  # "to", "from" or an E.164 number
     prompts_dir: Path = _PROJECT / "prompts"
+    audio_dir: Path = _PROJECT / "audio"
     log_level: str = "INFO"
 
     @classmethod
@@ -42,11 +43,13 @@ class Settings:
                 f"PUBLIC_BASE_URL should look like https://line.example.org, not {base!r}"
             )
         prompts = env.get("PROMPTS_DIR", "").strip()
+        audio = env.get("AUDIO_DIR", "").strip()
         return cls(
             auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
             public_base_url=base,
             proxy_hops=int(hops),
             transfer_caller_id=caller_id,
             prompts_dir=Path(prompts) if prompts else cls.prompts_dir,
+            audio_dir=Path(audio) if audio else cls.audio_dir,
             log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         )
