@@ -11,10 +11,14 @@ from .fallback import fallback_twiml
 from .flow import Ask, Flow, Hangup, Reply, Transfer
 from .load import load_line
 from .model import Line
+from .public_url import public_root
+from .recordings import load_recordings
 from .settings import Settings
 from .signature import SignatureCheck
+from .soundness import menu_problems
 from .state import CallState
 from .twiml import Speaker, render
+from .yamlfile import ConfigError
 
 log = logging.getLogger("ivr")
 
@@ -24,8 +28,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     _configure_logging(settings.log_level)
     line = load_line(settings.prompts_dir)
+    for where, problem in menu_problems(line):
+        raise ConfigError(where.path, where.line, problem)
+    recordings = load_recordings(settings.audio_dir, line)
+    if recordings.not_fresh:
+        log.warning(
+            "%d prompt(s) have no fresh recording and are spoken with <Say>: %s",
+            len(recordings.not_fresh),
+            "; ".join(recordings.not_fresh),
+        )
     flow = Flow(line)
-    speaker = Speaker(line.languages[line.default_language])
+    speaker = Speaker(line.languages[line.default_language], recordings)
 
     app = Flask(__name__)
     app.config["IVR_LINE"] = line
@@ -57,7 +70,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         return settings.transfer_caller_id
 
     def reply(reply: Reply, route: str, state: CallState | None, pressed: str | None) -> Response:
-        body = render(reply, line, speaker, caller_id() if isinstance(reply, Transfer) else None)
+        body = render(
+            reply,
+            line,
+            speaker,
+            caller_id=caller_id() if isinstance(reply, Transfer) else None,
+            audio_base=settings.audio_base_url
+            or f"{public_root(request, settings.public_base_url)}/audio",
+        )
         log.info(
             "call=%s %s at=%s pressed=%s -> %s",
             _short_call_id(request.form.get("CallSid", "")),
@@ -94,6 +114,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     def fallback() -> Response:
         log.error("Twilio used the Fallback URL: the primary webhook failed")
         return Response(fallback_twiml(caller_id()), mimetype="text/xml")
+
+    @app.get("/audio/<language>/<name>")
+    def audio(language: str, name: str) -> Response:
+        recording = recordings.by_file.get(f"{language}/{name}")
+        if recording is None:
+            abort(404)
+        response = Response(recording.data, mimetype="audio/wav")
+        response.set_etag(recording.sha256)
+        response.last_modified = recording.last_modified
+        # URLs carry the content hash, so a cached copy can be kept for good.
+        response.cache_control.public = True
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.immutable = True
+        return response.make_conditional(request)
 
     @app.get("/healthz")
     def health() -> dict[str, object]:

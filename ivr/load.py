@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +17,7 @@ from .model import (
     Line,
     Menu,
     NoInput,
+    NotSpoken,
     Prompt,
     Section,
     SectionKeys,
@@ -27,6 +29,15 @@ from .yamlfile import ConfigError, Path_, YamlFile, load_yaml
 
 _MISSING = object()
 PLACEHOLDER_TTS = ("piper", "espeak-ng", "none")
+LANGUAGE_FIELDS = {
+    "language",
+    "voice",
+    "placeholder_tts",
+    "document",
+    "spoken_forms",
+    "prompts",
+    "not_spoken",
+}
 _TYPE_NAMES = {str: "a text", int: "a whole number", dict: "a mapping", list: "a list"}
 
 
@@ -231,6 +242,24 @@ def _language(
             ("placeholder_tts",),
             f"placeholder_tts should be one of {PLACEHOLDER_TTS}, not {placeholder!r}",
         )
+    not_spoken = []
+    for index, item in enumerate(file.get(("not_spoken",), list, [])):
+        item_at = ("not_spoken", index)
+        if not isinstance(item, dict):
+            raise file.error(item_at, "each not_spoken entry needs passage: and why:")
+        not_spoken.append(
+            NotSpoken(
+                excerpt=file.get((*item_at, "passage"), str),
+                why=file.get((*item_at, "why"), str),
+                where=file.where(item_at),
+            )
+        )
+    unknown = set(file.file.data) - LANGUAGE_FIELDS
+    if unknown:
+        raise file.error(
+            (sorted(unknown)[0],),
+            f"unknown setting(s) {sorted(unknown)}; use {sorted(LANGUAGE_FIELDS)}",
+        )
     return Language(
         id=code,
         code=file.get(("language",), str),
@@ -238,6 +267,7 @@ def _language(
         placeholder_tts=placeholder,
         document=document,
         prompts=MappingProxyType(prompts),
+        not_spoken=tuple(not_spoken),
         where=file.where(()),
     )
 
@@ -246,7 +276,7 @@ def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) ->
     at = ("prompts", prompt_id)
     raw = file.file.data["prompts"][prompt_id]
     if isinstance(raw, str):
-        return Prompt(prompt_id, raw.strip(), (), None, file.where(at))
+        return Prompt(prompt_id, raw.strip(), (), None, None, file.where(at))
     if not isinstance(raw, dict):
         raise file.error(at, f"prompt {prompt_id!r} should be a text or have text: or passage:")
     unknown = set(raw) - {"text", "passage", "written_for"}
@@ -278,6 +308,16 @@ def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) ->
             f"prompt {prompt_id!r} rewords its passage; once it says the same, "
             f"add written_for: {passages_fingerprint(passages)!r}",
         )
-    if text is None:
-        text = forms.apply(join_passages([p.text for p in passages]))
-    return Prompt(prompt_id, text.strip(), tuple(passages), written_for, file.where(at))
+    verbatim = forms.apply(join_passages([p.text for p in passages])) if passages else None
+    prompt = Prompt(
+        prompt_id,
+        (text or verbatim or "").strip(),
+        tuple(passages),
+        written_for,
+        text.strip() if text is not None and passages else None,
+        file.where(at),
+    )
+    if prompt.stale and verbatim is not None:
+        # The document changed under this rewording: speak the passage as it now reads.
+        return replace(prompt, text=verbatim)
+    return prompt

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from .document import Document, Passage
+from .document import Document, Passage, passages_fingerprint
 
 KEYS = "0123456789*#"
 REPEAT = "repeat"
@@ -40,9 +40,26 @@ class Prompt:
     """One thing the line says. `passages` names what it speaks of the document."""
 
     id: str
-    text: str
+    text: str  # what a caller hears
     passages: tuple[Passage, ...]
-    written_for: str | None
+    written_for: str | None  # for a rewording: the fingerprint of the passages it was written for
+    rewording: str | None  # the rewording's own words, even when stale and not spoken
+    where: Where
+
+    @property
+    def stale(self) -> bool:
+        """A rewording whose passage has changed since it was written."""
+        return self.rewording is not None and self.written_for != passages_fingerprint(
+            self.passages
+        )
+
+
+@dataclass(frozen=True)
+class NotSpoken:
+    """A passage of the document the line deliberately leaves out."""
+
+    excerpt: str
+    why: str
     where: Where
 
 
@@ -104,6 +121,7 @@ class Language:
     placeholder_tts: str  # what voices prompts nobody has recorded: piper, espeak-ng or none
     document: Document
     prompts: MappingProxyType[str, Prompt]
+    not_spoken: tuple[NotSpoken, ...]
     where: Where
 
 

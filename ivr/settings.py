@@ -20,6 +20,7 @@ class SettingsError(ValueError):
 class Settings:
     auth_token: str | None = None
     public_base_url: str | None = None
+    audio_base_url: str | None = None
     proxy_hops: int = 0
     transfer_caller_id: str = "to"  # "to", "from" or an E.164 number
     prompts_dir: Path = _PROJECT / "prompts"
@@ -38,15 +39,18 @@ class Settings:
                 f"TRANSFER_CALLER_ID should be to, from or a +E.164 number, not {caller_id!r}"
             )
         base = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None
-        if base and not re.match(r"^https?://[^/]+", base):
-            raise SettingsError(
-                f"PUBLIC_BASE_URL should look like https://line.example.org, not {base!r}"
-            )
+        audio_base = env.get("AUDIO_BASE_URL", "").strip().rstrip("/") or None
+        for name, url in (("PUBLIC_BASE_URL", base), ("AUDIO_BASE_URL", audio_base)):
+            if url and not re.match(r"^https?://[^/]+", url):
+                raise SettingsError(
+                    f"{name} should look like https://host.example.org, not {url!r}"
+                )
         prompts = env.get("PROMPTS_DIR", "").strip()
         audio = env.get("AUDIO_DIR", "").strip()
         return cls(
             auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
             public_base_url=base,
+            audio_base_url=audio_base,
             proxy_hops=int(hops),
             transfer_caller_id=caller_id,
             prompts_dir=Path(prompts) if prompts else cls.prompts_dir,

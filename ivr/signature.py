@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
+from .public_url import public_url
+
 
 class SignatureCheck:
     """Validates webhooks with twilio's RequestValidator.
@@ -18,11 +20,6 @@ class SignatureCheck:
         self.validator = RequestValidator(auth_token)
         self.public_base_url = public_base_url
 
-    def url_of(self, request: Request) -> str:
-        base = self.public_base_url or (request.host_url.rstrip("/") + request.script_root)
-        query = request.query_string.decode("latin-1")
-        return f"{base}{request.path}?{query}" if query else f"{base}{request.path}"
-
     def is_valid(self, request: Request) -> bool:
         signature = request.headers.get("X-Twilio-Signature")
         if not signature:
@@ -30,4 +27,6 @@ class SignatureCheck:
         algorithm = get_signature_algorithm(
             request.headers.get("X-Twilio-Webhooks-Signature-Settings")
         )
-        return self.validator.validate(self.url_of(request), request.form, signature, algorithm)
+        return self.validator.validate(
+            public_url(request, self.public_base_url), request.form, signature, algorithm
+        )

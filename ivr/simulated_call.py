@@ -63,8 +63,13 @@ def flask_post(app: Any) -> Post:
 class Event:
     kind: str  # say, play, wait, key, silence, dial, outcome, hangup, error
     text: str
+    url: str | None = None  # for play: the recording's URL
+    seconds: float | None = None  # for play: the recording's duration
 
     def __str__(self) -> str:
+        if self.kind == "play":
+            length = f", {self.seconds:.1f} s" if self.seconds is not None else ""
+            return f"[play] {self.text}  ({self.url}{length})"
         return f"[{self.kind}] {self.text}"
 
 
@@ -78,6 +83,7 @@ class SimulatedCall:
     caller: str = "+15005550006"
     called: str = "+15005550001"
     call_sid: str = "CA00000000000000000000000000000001"
+    recordings: dict[str, dict] = field(default_factory=dict)  # manifest entries by file
     transcript: list[Event] = field(default_factory=list)
     waiting_for: str | None = None  # "key", "dial" or None when the call has ended
     url: str = ""  # the TwiML document being followed
@@ -185,7 +191,13 @@ class SimulatedCall:
         if verb.tag == "Say":
             self.transcript.append(Event("say", (verb.text or "").strip()))
         elif verb.tag == "Play":
-            self.transcript.append(Event("play", (verb.text or "").strip()))
+            url = (verb.text or "").strip()
+            path = urllib.parse.urlsplit(url).path
+            entry = next((e for f, e in self.recordings.items() if path.endswith(f"/{f}")), None)
+            if entry is None:
+                self.transcript.append(Event("play", url, url))
+            else:
+                self.transcript.append(Event("play", entry["text"], url, entry["duration"]))
 
     def _run(self, verbs: list[ET.Element]) -> None:
         for index, verb in enumerate(verbs):

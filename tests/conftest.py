@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.recordings import read_manifest
 from ivr.simulated_call import SimulatedCall, http_post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +45,12 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    audio_dir: Path = ROOT / "audio"
+
     def call(self, **kwargs: object) -> SimulatedCall:
         kwargs.setdefault("auth_token", TOKEN)
+        entries = read_manifest(self.audio_dir).values()
+        kwargs.setdefault("recordings", {e["file"]: e for e in entries})
         return SimulatedCall(http_post, f"{self.url}/voice", **kwargs)  # type: ignore[arg-type]
 
 
@@ -69,6 +74,8 @@ def start_server(log_path: Path, env: dict[str, str], wait: bool = True) -> Serv
         stderr=subprocess.STDOUT,
     )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    if "AUDIO_DIR" in env:
+        server.audio_dir = Path(env["AUDIO_DIR"])
     if wait:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -1,0 +1,17 @@
+"""The public address of the app, as Twilio sees it, even behind a proxy."""
+
+from __future__ import annotations
+
+from flask import Request
+
+
+def public_root(request: Request, configured: str | None) -> str:
+    """The app's public root URL: PUBLIC_BASE_URL if set, else the (proxy-fixed) request's."""
+    return configured or (request.host_url.rstrip("/") + request.script_root)
+
+
+def public_url(request: Request, configured: str | None) -> str:
+    """The full public URL of this request, query string as sent."""
+    query = request.query_string.decode("latin-1")
+    base = f"{public_root(request, configured)}{request.path}"
+    return f"{base}?{query}" if query else base

@@ -1,0 +1,110 @@
+"""The recordings in audio/: which prompts have a fresh one, loaded once at start-up.
+
+A recording is fresh when its file is on disk, its bytes are the ones the manifest names, and
+the text it was recorded from is the prompt's current text. Anything else is spoken with <Say>,
+so a caller never hears outdated words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+from .document import fingerprint
+from .model import Line
+from .yamlfile import ConfigError
+
+MANIFEST = "manifest.json"
+_FIELDS = {"file": str, "sha256": str, "duration": (int, float), "text": str, "source": str}
+
+
+@dataclass(frozen=True)
+class Recording:
+    file: str  # relative to audio/, e.g. "en/greeting.wav"
+    data: bytes
+    sha256: str
+    duration: float
+    text: str
+    source: str  # "human" or "synthetic"
+    last_modified: datetime
+
+    @property
+    def url_path(self) -> str:
+        """The file's path with its content hash, so a new recording gets a new URL."""
+        return f"{self.file}?v={self.sha256[:16]}"
+
+
+@dataclass(frozen=True)
+class Recordings:
+    by_prompt: MappingProxyType[str, Recording]  # "en/greeting" -> fresh recording
+    by_file: MappingProxyType[str, Recording]  # "en/greeting.wav" -> the same
+    not_fresh: tuple[str, ...]  # "en/x: why", for the start-up log
+
+    def fresh(self, language: str, prompt_id: str) -> Recording | None:
+        return self.by_prompt.get(f"{language}/{prompt_id}")
+
+
+def read_manifest(audio_dir: Path) -> dict[str, dict]:
+    """The manifest's recordings; ConfigError (with its line) when it is not valid."""
+    path = audio_dir / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(path, error.lineno, f"not valid JSON: {error.msg}; rebuild it") from None
+    entries = manifest.get("recordings") if isinstance(manifest, dict) else None
+    if not isinstance(entries, dict):
+        raise ConfigError(path, None, "no 'recordings' mapping; rebuild it with `ivr audio build`")
+    for key, entry in entries.items():
+        given = entry if isinstance(entry, dict) else {}
+        bad = [f for f, kind in _FIELDS.items() if not isinstance(given.get(f), kind)]
+        if bad:
+            raise ConfigError(
+                path, None, f"recording {key!r} lacks {bad}; rebuild it with `ivr audio build`"
+            )
+    return entries
+
+
+def load_recordings(audio_dir: Path, line: Line) -> Recordings:
+    entries = read_manifest(audio_dir)
+    fresh: dict[str, Recording] = {}
+    not_fresh: list[str] = []
+    for language in line.languages.values():
+        for prompt_id, prompt in language.prompts.items():
+            key = f"{language.id}/{prompt_id}"
+            entry = entries.get(key)
+            recording, why = check_recording(audio_dir, entry, prompt.text)
+            if recording is None:
+                not_fresh.append(f"{key}: {why}")
+            else:
+                fresh[key] = recording
+    return Recordings(
+        by_prompt=MappingProxyType(fresh),
+        by_file=MappingProxyType({r.file: r for r in fresh.values()}),
+        not_fresh=tuple(not_fresh),
+    )
+
+
+def check_recording(audio_dir: Path, entry: dict | None, text: str) -> tuple[Recording | None, str]:
+    """The recording if it is fresh for `text`, else None and why not."""
+    if entry is None:
+        return None, "no recording"
+    if entry.get("text_fingerprint") != fingerprint(text):
+        return None, "stale: the prompt's text changed since it was recorded"
+    path = audio_dir / entry["file"]
+    if not path.is_file() or audio_dir.resolve() not in path.resolve().parents:
+        return None, f"missing file {entry['file']}"
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if sha != entry["sha256"]:
+        return None, f"{entry['file']} is not the file the manifest names; rebuild"
+    modified = datetime.fromtimestamp(int(path.stat().st_mtime), tz=UTC)
+    recording = Recording(
+        entry["file"], data, sha, float(entry["duration"]), entry["text"], entry["source"], modified
+    )
+    return recording, ""

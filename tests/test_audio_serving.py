@@ -1,0 +1,176 @@
+"""Recordings in calls: <Play> when fresh, <Say> of the current text otherwise; served well."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import urllib.request
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from ivr.document import fingerprint
+from ivr.load import load_line
+
+from .conftest import ROOT
+
+LINE = load_line(ROOT / "prompts")
+EN = LINE.languages["en"].prompts
+
+
+def mulaw_wav(seconds: float, level: int = 0x7F) -> bytes:
+    """A minimal 8 kHz mono mu-law WAV file."""
+    data = bytes([level]) * int(8000 * seconds)
+    fmt = struct.pack("<HHIIHH", 7, 1, 8000, 8000, 1, 8)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def write_audio_dir(audio: Path, entries: dict[str, tuple[str, bytes | None]]) -> dict:
+    """entries: prompt key -> (text it was recorded from, wav bytes or None for a lost file)."""
+    recordings = {}
+    for key, (text, data) in entries.items():
+        file = f"{key}.wav"
+        wav = data if data is not None else mulaw_wav(1.0)
+        if data is not None:
+            (audio / file).parent.mkdir(parents=True, exist_ok=True)
+            (audio / file).write_bytes(wav)
+        recordings[key] = {
+            "file": file,
+            "sha256": hashlib.sha256(wav).hexdigest(),
+            "bytes": len(wav),
+            "duration": (len(wav) - 44) / 8000,
+            "text": text,
+            "text_fingerprint": fingerprint(text),
+            "source": "synthetic",
+        }
+    audio.mkdir(parents=True, exist_ok=True)
+    (audio / "manifest.json").write_text(json.dumps({"version": 1, "recordings": recordings}))
+    return recordings
+
+
+@pytest.fixture(scope="module")
+def audio_server(run_server, tmp_path_factory):
+    audio = tmp_path_factory.mktemp("audio")
+    recordings = write_audio_dir(
+        audio,
+        {
+            "en/greeting": (EN["greeting"].text, mulaw_wav(2.0)),
+            "en/main_menu": (EN["main_menu"].text, mulaw_wav(3.0, 0x70)),
+            "en/not_an_option": ("Sorry, you cannot press that.", mulaw_wav(1.0)),  # stale
+            "en/no_input": (EN["no_input"].text, None),  # file lost
+        },
+    )
+    with run_server({"AUDIO_DIR": str(audio)}) as server:
+        yield server, recordings, audio
+
+
+def test_a_fresh_recording_is_played_from_a_versioned_url(audio_server):
+    server, recordings, _ = audio_server
+    call = server.call().start()
+    greeting, menu = call.transcript[:2]
+    sha = recordings["en/greeting"]["sha256"]
+    assert greeting.kind == "play"
+    assert greeting.url == f"{server.url}/audio/en/greeting.wav?v={sha[:16]}"
+    assert greeting.text == EN["greeting"].text and greeting.seconds == 2.0
+    assert menu.kind == "play" and menu.text == EN["main_menu"].text
+
+
+def test_a_stale_recording_falls_back_to_saying_the_current_text(audio_server):
+    server, _, _ = audio_server
+    call = server.call().start().press("7")
+    stale = call.transcript[-3]
+    assert (stale.kind, stale.text) == ("say", EN["not_an_option"].text)
+    assert "cannot press" not in call.heard()
+
+
+def test_a_recording_missing_on_disk_is_spoken(audio_server):
+    server, _, _ = audio_server
+    call = server.call().start().press(None)
+    assert (call.transcript[-3].kind, call.transcript[-3].text) == ("say", EN["no_input"].text)
+
+
+def test_the_server_says_once_at_start_up_what_it_will_speak(audio_server):
+    server, _, _ = audio_server
+    log = server.log()
+    assert log.count("have no fresh recording") == 1
+    assert "en/not_an_option: stale: the prompt's text changed" in log
+    assert "en/no_input: missing file en/no_input.wav" in log
+    assert "en/greeting:" not in log
+
+
+def _get(url: str, method: str = "GET", headers: dict[str, str] | None = None):
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_audio_is_served_with_type_strong_etag_and_long_cache(audio_server):
+    server, recordings, audio = audio_server
+    sha = recordings["en/greeting"]["sha256"]
+    status, headers, body = _get(f"{server.url}/audio/en/greeting.wav?v={sha[:16]}")
+    assert status == 200
+    assert body == (audio / "en/greeting.wav").read_bytes()
+    assert headers["Content-Type"] == "audio/wav"
+    assert headers["ETag"] == f'"{sha}"', "a strong ETag, not W/"
+    assert headers["Last-Modified"]
+    cache = {d.strip() for d in headers["Cache-Control"].split(",")}
+    assert {"public", "immutable", "max-age=31536000"} <= cache
+    assert int(headers["Content-Length"]) == len(body)
+
+
+def test_head_gives_the_headers_without_the_body(audio_server):
+    server, recordings, _ = audio_server
+    status, headers, body = _get(f"{server.url}/audio/en/greeting.wav", "HEAD")
+    assert status == 200 and body == b""
+    assert headers["ETag"] == f'"{recordings["en/greeting"]["sha256"]}"'
+    assert int(headers["Content-Length"]) == recordings["en/greeting"]["bytes"]
+
+
+def test_conditional_gets_are_answered_304(audio_server):
+    server, recordings, audio = audio_server
+    url = f"{server.url}/audio/en/greeting.wav"
+    etag = f'"{recordings["en/greeting"]["sha256"]}"'
+    status, _, body = _get(url, headers={"If-None-Match": etag})
+    assert (status, body) == (304, b"")
+    _, headers, _ = _get(url)
+    status, _, _ = _get(url, headers={"If-Modified-Since": headers["Last-Modified"]})
+    assert status == 304
+    status, _, _ = _get(url, headers={"If-None-Match": '"something-else"'})
+    assert status == 200
+    mtime = (audio / "en/greeting.wav").stat().st_mtime
+    from datetime import UTC, datetime
+
+    before = format_datetime(datetime.fromtimestamp(mtime - 3600, tz=UTC), usegmt=True)
+    assert _get(url, headers={"If-Modified-Since": before})[0] == 200
+
+
+def test_only_fresh_recordings_are_served(audio_server):
+    server, _, _ = audio_server
+    assert _get(f"{server.url}/audio/en/not_an_option.wav")[0] == 404
+    assert _get(f"{server.url}/audio/en/../manifest.json")[0] == 404
+    assert _get(f"{server.url}/audio/en/nothing.wav")[0] == 404
+
+
+def test_recordings_can_come_from_a_configured_base_url(run_server, audio_server):
+    _, recordings, audio = audio_server
+    with run_server({"AUDIO_DIR": str(audio), "AUDIO_BASE_URL": "https://cdn.example.org/line"}) as s:
+        call = s.call().start()
+    sha = recordings["en/greeting"]["sha256"][:16]
+    assert call.transcript[0].url == f"https://cdn.example.org/line/en/greeting.wav?v={sha}"
+
+
+def test_a_broken_manifest_stops_start_up_with_its_line(tmp_path):
+    from ivr.recordings import read_manifest
+    from ivr.yamlfile import ConfigError
+
+    (tmp_path / "manifest.json").write_text('{\n  "recordings": {\n    "en/x": ,\n  }\n}\n')
+    with pytest.raises(ConfigError) as caught:
+        read_manifest(tmp_path)
+    assert caught.value.line == 3
