@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -36,6 +37,35 @@ def serve(host: str, port: int) -> None:
         _fail(error)
     click.echo(f"The line answers at http://{host}:{port}/voice (POST, as Twilio calls it).")
     app.run(host=host, port=port)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON, for tools.")
+def check(as_json: bool) -> None:
+    """Check the prompts against the document, the recordings and the menu.
+
+    Exits 0 only when there are no errors; warnings alone do not fail.
+    """
+    from .check import run_check, summary
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        _fail(error)
+    problems = run_check(settings.prompts_dir, settings.audio_dir)
+    result = summary(problems)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem.render())
+        verdict = (
+            "clean"
+            if not problems
+            else f"{result['errors']} error(s), {result['warnings']} warning(s)"
+        )
+        click.echo(f"ivr check: {verdict}", err=bool(problems))
+    sys.exit(0 if result["ok"] else 1)
 
 
 @main.group()

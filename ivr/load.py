@@ -276,7 +276,7 @@ def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) ->
     at = ("prompts", prompt_id)
     raw = file.file.data["prompts"][prompt_id]
     if isinstance(raw, str):
-        return Prompt(prompt_id, raw.strip(), (), None, None, file.where(at))
+        return Prompt(prompt_id, raw.strip(), (), (), None, None, file.where(at))
     if not isinstance(raw, dict):
         raise file.error(at, f"prompt {prompt_id!r} should be a text or have text: or passage:")
     unknown = set(raw) - {"text", "passage", "written_for"}
@@ -313,6 +313,7 @@ def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) ->
         prompt_id,
         (text or verbatim or "").strip(),
         tuple(passages),
+        tuple(excerpts),
         written_for,
         text.strip() if text is not None and passages else None,
         file.where(at),

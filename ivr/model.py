@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from .document import Document, Passage, passages_fingerprint
+from .yamlfile import shown
 
 KEYS = "0123456789*#"
 REPEAT = "repeat"
@@ -32,7 +33,7 @@ class Where:
     line: int | None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Prompt:
     id: str
     text: str  # what a caller hears
     passages: tuple[Passage, ...]
+    excerpts: tuple[str, ...]  # the first words naming each passage, as written in the YAML
     written_for: str | None  # for a rewording: the fingerprint of the passages it was written for
     rewording: str | None  # the rewording's own words, even when stale and not spoken
     where: Where

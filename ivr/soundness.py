@@ -15,7 +15,7 @@ def _next_nodes(line: Line, node_id: str) -> set[str]:
     return {t for t in line.menus[node_id].keys.values() if t != REPEAT}
 
 
-def _reachable(line: Line, start: str) -> set[str]:
+def reachable(line: Line, start: str) -> set[str]:
     seen, todo = {start}, [start]
     while todo:
         for target in _next_nodes(line, todo.pop()) - seen:
@@ -27,7 +27,7 @@ def _reachable(line: Line, start: str) -> set[str]:
 def menu_problems(line: Line) -> list[tuple[Where, str]]:
     """Each problem with where it is and what to do, in YAML order."""
     problems: list[tuple[Where, str]] = []
-    from_greeting = _reachable(line, line.start)
+    from_greeting = reachable(line, line.start)
     for node in [*line.menus.values(), *line.sections.values()]:
         kind = "section" if node.id in line.sections else "menu"
         if node.id not in from_greeting:
@@ -38,7 +38,7 @@ def menu_problems(line: Line) -> list[tuple[Where, str]]:
                     "give it a key in a menu that can",
                 )
             )
-        if node.id != line.start and line.start not in _reachable(line, node.id):
+        if node.id != line.start and line.start not in reachable(line, node.id):
             problems.append(
                 (
                     node.where,

@@ -15,6 +15,14 @@ Path_ = tuple[str | int, ...]
 _COMMENTED_KEY = re.compile(r"^\s*#\s*:")
 
 
+def shown(path: Path) -> str:
+    """A path as staff would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 class ConfigError(Exception):
     """A problem in a staff-edited file, located to the line."""
 
@@ -25,7 +33,7 @@ class ConfigError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        where = f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
         return f"{where}: {self.message}"
 
 

@@ -2,54 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import struct
 import urllib.request
 from email.utils import format_datetime
-from pathlib import Path
 
 import pytest
 
-from ivr.document import fingerprint
 from ivr.load import load_line
 
+from .audio_files import mulaw_wav, write_audio_dir
 from .conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"].prompts
-
-
-def mulaw_wav(seconds: float, level: int = 0x7F) -> bytes:
-    """A minimal 8 kHz mono mu-law WAV file."""
-    data = bytes([level]) * int(8000 * seconds)
-    fmt = struct.pack("<HHIIHH", 7, 1, 8000, 8000, 1, 8)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-    body += b"data" + struct.pack("<I", len(data)) + data
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-def write_audio_dir(audio: Path, entries: dict[str, tuple[str, bytes | None]]) -> dict:
-    """entries: prompt key -> (text it was recorded from, wav bytes or None for a lost file)."""
-    recordings = {}
-    for key, (text, data) in entries.items():
-        file = f"{key}.wav"
-        wav = data if data is not None else mulaw_wav(1.0)
-        if data is not None:
-            (audio / file).parent.mkdir(parents=True, exist_ok=True)
-            (audio / file).write_bytes(wav)
-        recordings[key] = {
-            "file": file,
-            "sha256": hashlib.sha256(wav).hexdigest(),
-            "bytes": len(wav),
-            "duration": (len(wav) - 44) / 8000,
-            "text": text,
-            "text_fingerprint": fingerprint(text),
-            "source": "synthetic",
-        }
-    audio.mkdir(parents=True, exist_ok=True)
-    (audio / "manifest.json").write_text(json.dumps({"version": 1, "recordings": recordings}))
-    return recordings
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +124,9 @@ def test_only_fresh_recordings_are_served(audio_server):
 
 def test_recordings_can_come_from_a_configured_base_url(run_server, audio_server):
     _, recordings, audio = audio_server
-    with run_server({"AUDIO_DIR": str(audio), "AUDIO_BASE_URL": "https://cdn.example.org/line"}) as s:
+    with run_server(
+        {"AUDIO_DIR": str(audio), "AUDIO_BASE_URL": "https://cdn.example.org/line"}
+    ) as s:
         call = s.call().start()
     sha = recordings["en/greeting"]["sha256"][:16]
     assert call.transcript[0].url == f"https://cdn.example.org/line/en/greeting.wav?v={sha}"

@@ -1,0 +1,249 @@
+"""`ivr check`: does the line still say what the document says, and is the menu sound?"""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .document import Document, Passage, fingerprint, passages_fingerprint, split_passages
+from .load import load_line
+from .model import Language, Line, Prompt
+from .recordings import MANIFEST, check_recording, read_manifest
+from .soundness import menu_problems, reachable
+from .yamlfile import ConfigError, shown
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # "error" or "warning"
+    where: str  # "file:line"
+    message: str
+    fix: str = ""
+    diff: str = ""
+
+    def render(self) -> str:
+        lines = [f"{self.where}: {self.severity}: {self.message}"]
+        lines += [f"    {d}" for d in self.diff.splitlines()]
+        if self.fix:
+            lines.append(f"  fix: {self.fix}")
+        return "\n".join(lines)
+
+
+def word_diff(old: str, new: str) -> str:
+    """Words removed as [-…-] and added as {+…+}, the rest as it was."""
+    a, b = old.split(), new.split()
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out += a[i1:i2]
+            continue
+        if i2 > i1:
+            out.append(f"[-{' '.join(a[i1:i2])}-]")
+        if j2 > j1:
+            out.append(f"{{+{' '.join(b[j1:j2])}+}}")
+    return " ".join(out)
+
+
+def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
+    try:
+        line = load_line(prompts_dir)
+    except ConfigError as error:
+        where = f"{shown(error.path)}:{error.line}" if error.line else shown(error.path)
+        return [Problem("error", where, error.message)]
+    problems = [Problem("error", str(where), message) for where, message in menu_problems(line)]
+    manifest = read_manifest(audio_dir) if (audio_dir / MANIFEST).exists() else {}
+    spoken = _reachable_prompts(line)
+    for language in line.languages.values():
+        problems += _fidelity(language)
+        problems += _coverage(language, spoken)
+        problems += _recordings(language, manifest, audio_dir)
+    known = {f"{lang.id}/{p}" for lang in line.languages.values() for p in lang.prompts}
+    for key in sorted(set(manifest) - known):
+        problems.append(
+            Problem(
+                "warning",
+                shown(audio_dir / MANIFEST),
+                f"recording {key!r} belongs to no prompt",
+                "`ivr audio build` removes it",
+            )
+        )
+    return problems
+
+
+def _reachable_prompts(line: Line) -> set[str]:
+    nodes = reachable(line, line.start)
+    ids = {line.menus[n].prompt for n in nodes if n in line.menus}
+    for n in nodes & set(line.sections):
+        ids.update(line.sections[n].points)
+    return ids
+
+
+def _fidelity(language: Language) -> list[Problem]:
+    problems = []
+    for prompt in language.prompts.values():
+        if not prompt.stale:
+            continue
+        old = _passage_as_written_for(language.document, prompt)
+        now = " ".join(p.text for p in prompt.passages)
+        diff = (
+            f"the passage changed: {word_diff(old, now)}"
+            if old
+            else f"rewording vs. the passage now: {word_diff(prompt.rewording or '', now)}"
+        )
+        problems.append(
+            Problem(
+                "error",
+                str(prompt.where),
+                f"prompt {prompt.id!r} rewords a passage that changed since it was written "
+                f"({_lines(prompt.passages, language.document)}); "
+                "callers hear the passage as written until it is updated",
+                f"reword its text to match, then set written_for: "
+                f"{passages_fingerprint(prompt.passages)}",
+                diff,
+            )
+        )
+    return problems
+
+
+def _coverage(language: Language, spoken: set[str]) -> list[Problem]:
+    document = language.document
+    covered: dict[Passage, str] = {}
+    for prompt in language.prompts.values():
+        if prompt.id in spoken:
+            covered.update({p: prompt.id for p in prompt.passages})
+    problems = []
+    left_out: set[Passage] = set()
+    for item in language.not_spoken:
+        found = document.matching(item.excerpt)
+        if len(found) != 1:
+            problems.append(
+                Problem(
+                    "error",
+                    str(item.where),
+                    f"not_spoken passage {item.excerpt!r} "
+                    f"{'is in no' if not found else 'starts more than one'} sentence or bullet "
+                    f"of {document.path.name}",
+                    "quote the first words of exactly one passage, or remove the entry",
+                )
+            )
+            continue
+        if found[0] in covered:
+            problems.append(
+                Problem(
+                    "warning",
+                    str(item.where),
+                    f"{item.excerpt!r} is listed as not spoken, but prompt "
+                    f"{covered[found[0]]!r} speaks it",
+                    "remove it from not_spoken",
+                )
+            )
+        left_out.add(found[0])
+    for passage in document.passages:
+        if passage not in covered and passage not in left_out:
+            problems.append(
+                Problem(
+                    "error",
+                    f"{shown(document.path)}:{passage.line}",
+                    f"this {passage.kind} is not spoken by any prompt a caller can reach: "
+                    f"{passage.text!r}",
+                    f"add a prompt with passage: {_excerpt(passage)!r} to a section, or list it "
+                    f"under not_spoken in {language.where.path.name} with why",
+                )
+            )
+    return problems
+
+
+def _recordings(language: Language, manifest: dict, audio_dir: Path) -> list[Problem]:
+    problems = []
+    for prompt in language.prompts.values():
+        entry = manifest.get(f"{language.id}/{prompt.id}")
+        recording, why = check_recording(audio_dir, entry, prompt.text)
+        if recording is not None:
+            continue
+        if entry is None:
+            problems.append(
+                Problem(
+                    "warning",
+                    str(prompt.where),
+                    f"prompt {prompt.id!r} has no recording; Twilio's voice speaks it",
+                    "run `ivr audio build`, or add a human recording (see audio/README.md)",
+                )
+            )
+            continue
+        stale = entry.get("text_fingerprint") != fingerprint(prompt.text)
+        problems.append(
+            Problem(
+                "error",
+                str(prompt.where),
+                f"the recording of prompt {prompt.id!r}, {shown(audio_dir / entry['file'])}, "
+                + ("is stale: it says words the prompt no longer says" if stale else why),
+                "run `ivr audio build`"
+                + (f" (re-record {entry['source_file']})" if entry.get("source_file") else ""),
+                f"recorded vs. now: {word_diff(entry['text'], prompt.text)}" if stale else "",
+            )
+        )
+    return problems
+
+
+def _passage_as_written_for(document: Document, prompt: Prompt) -> str | None:
+    """The passage's text in the version of the document the rewording was written for.
+
+    Looked up in the document's git history; None when that version cannot be found.
+    """
+    path = document.path.resolve()
+    try:
+        revisions = subprocess.run(
+            ["git", "log", "--format=%H", "-n", "50", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.split()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-prefix"],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for revision in revisions:
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:{top}{path.name}"],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if shown.returncode != 0:
+            continue
+        old = Document(path, split_passages(shown.stdout))
+        found = [old.matching(e) for e in prompt.excerpts]
+        if all(len(f) == 1 for f in found):
+            passages = [f[0] for f in found]
+            if passages_fingerprint(passages) == prompt.written_for:
+                return " ".join(p.text for p in passages)
+    return None
+
+
+def _excerpt(passage: Passage) -> str:
+    return " ".join(passage.text.split()[:6])
+
+
+def _lines(passages: tuple[Passage, ...], document: Document) -> str:
+    return ", ".join(f"{document.path.name}:{p.line}" for p in passages)
+
+
+def summary(problems: list[Problem]) -> dict[str, object]:
+    errors = sum(p.severity == "error" for p in problems)
+    return {
+        "ok": errors == 0,
+        "errors": errors,
+        "warnings": len(problems) - errors,
+        "problems": [asdict(p) for p in problems],
+    }

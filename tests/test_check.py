@@ -1,0 +1,178 @@
+"""`ivr check` on temporary copies of prompts/: drift, coverage, recordings and the menu."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivr.check import run_check, word_diff
+from ivr.load import load_line
+
+from .audio_files import write_audio_dir
+from .conftest import ROOT
+
+
+@pytest.fixture
+def audio_copy(tmp_path, prompts_copy) -> Path:
+    """Fresh recordings of every prompt of the temporary copy."""
+    audio = tmp_path / "audio"
+    line = load_line(prompts_copy)
+    en = line.languages["en"].prompts
+    write_audio_dir(audio, {f"en/{pid}": (p.text, b"RIFF") for pid, p in en.items()})
+    return audio
+
+
+def ivr_check(prompts: Path, audio: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PROMPTS_DIR": str(prompts), "AUDIO_DIR": str(audio)}
+    command = [str(Path(sys.executable).parent / "ivr"), "check", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def replace_once(path: Path, old: str, new: str) -> int:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+    return text[: text.index(old)].count("\n") + 1
+
+
+def errors(prompts: Path, audio: Path):
+    return [p for p in run_check(prompts, audio) if p.severity == "error"]
+
+
+def test_the_shipped_repo_passes_its_own_check():
+    result = ivr_check(ROOT / "prompts", ROOT / "audio")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 error(s)" in result.stderr or "clean" in result.stderr
+
+
+def test_a_clean_copy_has_no_problems(prompts_copy, audio_copy):
+    assert run_check(prompts_copy, audio_copy) == []
+
+
+def test_a_changed_word_names_the_prompt_and_its_stale_recording(prompts_copy, audio_copy):
+    document = prompts_copy / "calling-the-police.en.txt"
+    replace_once(document, "escape to a safe place", "escape to a safer place")
+    result = ivr_check(prompts_copy, audio_copy)
+    assert result.returncode == 1
+    assert "prompt 'police.stop_abuse'" in result.stdout
+    assert "en/police.stop_abuse.wav, is stale" in result.stdout
+    assert "[-safe-] {+safer+}" in result.stdout
+    line = load_line(prompts_copy)
+    # Meanwhile the line speaks the new words, never the recording of the old ones.
+    assert "safer place" in line.languages["en"].prompts["police.stop_abuse"].text
+
+
+def test_a_changed_passage_under_a_rewording_is_stale_with_the_words_that_changed(
+    prompts_copy, audio_copy
+):
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=prompts_copy, check=True, capture_output=True)
+
+    git("init", "-q")
+    git(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "commit",
+        "-qam",
+        "x",
+        "--allow-empty",
+    )
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "document")
+    document = prompts_copy / "calling-the-police.en.txt"
+    replace_once(document, 'SMS text "loveis" to 22522', 'SMS text "loveis" to 22533')
+    (problem,) = [p for p in errors(prompts_copy, audio_copy) if "rewords" in p.message]
+    assert "prompt 'reach.text' rewords a passage that changed" in problem.message
+    en = (prompts_copy / "en.yaml").read_text()
+    assert problem.where.endswith(f"en.yaml:{en[: en.index('reach.text:')].count(chr(10)) + 1}")
+    assert problem.diff == 'the passage changed: SMS text "loveis" to [-22522-] {+22533+}'
+    assert "written_for:" in problem.fix
+    spoken = load_line(prompts_copy).languages["en"].prompts["reach.text"].text
+    assert spoken == "SMS text the word love is to 22533", "the passage as written, not old words"
+
+
+def test_without_history_a_stale_rewording_is_diffed_against_the_passage(prompts_copy, audio_copy):
+    document = prompts_copy / "calling-the-police.en.txt"
+    replace_once(document, 'SMS text "loveis" to 22522', 'SMS text "loveis" to 22533')
+    (problem,) = [p for p in errors(prompts_copy, audio_copy) if "rewords" in p.message]
+    assert problem.diff.startswith("rewording vs. the passage now:")
+
+
+def test_a_new_bullet_is_reported_as_not_covered(prompts_copy, audio_copy):
+    document = prompts_copy / "calling-the-police.en.txt"
+    line = replace_once(
+        document,
+        "- Arrest your abusive partner",
+        "- Take you to a hospital.\n- Arrest your abusive partner",
+    )
+    result = ivr_check(prompts_copy, audio_copy)
+    assert result.returncode == 1
+    assert f"calling-the-police.en.txt:{line}: error: this bullet is not spoken" in result.stdout
+    assert "'Take you to a hospital.'" in result.stdout
+    assert "not_spoken" in result.stdout
+
+
+def test_a_passage_listed_as_not_spoken_is_covered(prompts_copy, audio_copy):
+    replace_once(prompts_copy / "calling-the-police.en.txt", "connect now!", "connect today!")
+    problems = errors(prompts_copy, audio_copy)
+    assert any("connect today!" in p.message for p in problems)
+    assert any("not_spoken passage 'connect now!' is in no" in p.message for p in problems)
+
+
+def test_a_deleted_menu_target_is_reported_with_its_line(prompts_copy, audio_copy):
+    menu = prompts_copy / "menu.yaml"
+    text = menu.read_text()
+    key_line = text[: text.index('"3": reach_advocate')].count("\n") + 1
+    menu.write_text(text[: text.index("  reach_advocate:\n    points:")])
+    result = ivr_check(prompts_copy, audio_copy)
+    assert result.returncode == 1
+    expected = f"menu.yaml:{key_line}: error: key 3 goes to 'reach_advocate', which is no menu"
+    assert expected in result.stdout
+
+
+def test_broken_yaml_syntax_is_reported_with_the_line(prompts_copy, audio_copy):
+    line = replace_once(prompts_copy / "en.yaml", "  no_input: Sorry", "  no_input: [Sorry")
+    result = ivr_check(prompts_copy, audio_copy)
+    assert result.returncode == 1
+    assert f"en.yaml:{line}: error: YAML syntax" in result.stdout or (
+        f"en.yaml:{line + 1}: error: YAML syntax" in result.stdout
+    )
+
+
+def test_an_unreachable_section_and_a_menu_with_no_way_back(prompts_copy, audio_copy):
+    menu = prompts_copy / "menu.yaml"
+    replace_once(menu, '      "3": reach_advocate\n', '      "3": more\n')
+    replace_once(
+        menu,
+        "sections:\n",
+        'more:\n    prompt: main_menu\n    keys:\n      "1": more\n\nsections:\n',
+    )
+    menu.write_text(menu.read_text().replace("more:\n    prompt", "  more:\n    prompt"))
+    messages = [p.message for p in errors(prompts_copy, audio_copy)]
+    assert "section 'reach_advocate' cannot be reached from the greeting" in " ".join(messages)
+    assert "menu 'more' has no way back to the main menu" in " ".join(messages)
+
+
+def test_a_missing_recording_is_a_warning_and_json_output(prompts_copy, audio_copy):
+    manifest = json.loads((audio_copy / "manifest.json").read_text())
+    del manifest["recordings"]["en/goodbye"]
+    (audio_copy / "manifest.json").write_text(json.dumps(manifest))
+    result = ivr_check(prompts_copy, audio_copy, "--json")
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert (report["ok"], report["errors"], report["warnings"]) == (True, 0, 1)
+    (warning,) = report["problems"]
+    assert warning["severity"] == "warning"
+    assert "'goodbye' has no recording" in warning["message"]
+
+
+def test_word_diff():
+    assert word_diff("a b c", "a x c") == "a [-b-] {+x+} c"
+    assert word_diff("a b", "a b c") == "a b {+c+}"
