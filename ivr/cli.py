@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 
 import click
 
@@ -66,6 +67,54 @@ def check(as_json: bool) -> None:
         )
         click.echo(f"ivr check: {verdict}", err=bool(problems))
     sys.exit(0 if result["ok"] else 1)
+
+
+@main.command()
+@click.argument("url", required=False)
+@click.option(
+    "--keys",
+    help="Keys to press, comma-separated; an empty item is silence. At a transfer, the next "
+    "item is its outcome: answered, busy, no-answer or failed. Without it, type as you go.",
+)
+@click.option("--audio", "play_audio", is_flag=True, help="Also play the recordings out loud.")
+def call(url: str | None, keys: str | None, play_audio: bool) -> None:
+    """Call the line from the terminal: the app in-process, or the server at URL."""
+    from .recordings import read_manifest
+    from .simulated_call import SimulatedCall, flask_post, http_post
+    from .terminal_call import AudioOut, find_player, parse_keys, run_call
+
+    try:
+        settings = Settings.from_env()
+        if url:
+            post, voice_url = (
+                http_post,
+                url if url.endswith("/voice") else f"{url.rstrip('/')}/voice",
+            )
+        else:
+            from .app import create_app
+
+            app = create_app(replace(settings, log_level="ERROR"))
+            post, voice_url = flask_post(app), "http://localhost/voice"
+        manifest = read_manifest(settings.audio_dir)
+    except (ConfigError, SettingsError) as error:
+        _fail(error)
+    audio_out = None
+    if play_audio:
+        audio_out = AudioOut(settings.audio_dir)
+        if find_player() is None:
+            click.echo("(no audio player found: aplay, paplay, afplay or ffplay; text only)")
+    simulated = SimulatedCall(
+        post,
+        voice_url,
+        auth_token=settings.auth_token,
+        recordings={entry["file"]: entry for entry in manifest.values()},
+    )
+    click.echo(f"Calling {voice_url}")
+    finished = run_call(
+        simulated, parse_keys(keys) if keys is not None else None, click.echo, input, audio_out
+    )
+    if finished.events("error"):
+        sys.exit(1)
 
 
 @main.group()

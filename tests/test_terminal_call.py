@@ -1,0 +1,65 @@
+"""`ivr call`: the real app's TwiML, followed in the terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import TOKEN
+
+IVR = str(Path(sys.executable).parent / "ivr")
+
+
+def ivr_call(*args: str, stdin: str = "", env: dict[str, str] | None = None):
+    return subprocess.run(
+        [IVR, "call", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TWILIO_AUTH_TOKEN": "", **(env or {})},
+    )
+
+
+def test_a_scripted_call_prints_the_whole_transcript():
+    result = ivr_call("--keys", "1,#,0,busy")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Calling http://localhost/voice"
+    assert "hang up and call 9-1-1" in lines[1]
+    assert "> caller presses 1" in lines
+    assert any("Sometimes the best way to keep yourself safe" in line for line in lines)
+    assert "> caller presses #" in lines
+    assert any("Sorry, that is not an option." in line for line in lines)
+    assert any(line.startswith("  TRANSFER to +18663319474") for line in lines)
+    assert "> the transfer ends: busy" in lines
+    assert any("could not be reached just now" in line for line in lines)
+    assert lines[-1] == "  caller hangs up"
+
+
+def test_an_empty_item_is_silence():
+    result = ivr_call("--keys", ",,")
+    assert result.stdout.count("> caller stays silent (7 s)") == 3
+    assert "  TRANSFER to +18663319474" in result.stdout
+
+
+def test_keys_typed_at_the_terminal():
+    result = ivr_call(stdin="2\n1\n\nq\n")
+    assert "> caller presses 2" in result.stdout
+    assert "If the police are contacted, remember these important tips" in result.stdout
+    assert "When you call 9-1-1 or your local police department" in result.stdout
+    assert "> caller stays silent (3 s)" in result.stdout
+    assert result.stdout.rstrip().endswith("caller hangs up")
+
+
+def test_a_call_to_a_running_server_is_signed(server):
+    result = ivr_call(server.url, "--keys", "3,0,answered", env={"TWILIO_AUTH_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stdout
+    assert "Peer advocates are available" in result.stdout
+    assert "Thank you for calling" in result.stdout
+    assert "END: the line hangs up" in result.stdout
+    unsigned = ivr_call(server.url, "--keys", "1")
+    assert unsigned.returncode == 1
+    assert "application error: HTTP 403" in unsigned.stdout
