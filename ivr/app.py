@@ -11,6 +11,7 @@ from .fallback import fallback_twiml
 from .flow import Ask, Flow, Hangup, Reply, Transfer
 from .load import load_line
 from .model import Line
+from .phone_page import phone_page
 from .public_url import public_root
 from .recordings import load_recordings
 from .settings import Settings
@@ -88,9 +89,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         return Response(body, mimetype="text/xml")
 
+    webhooks = {"voice", "key", "dial", "fallback"}
+
     @app.before_request
     def verify_signature() -> None:
-        if request.method == "POST" and check is not None and not check.is_valid(request):
+        if request.endpoint in webhooks and check is not None and not check.is_valid(request):
             log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
             abort(403)
 
@@ -132,6 +135,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/healthz")
     def health() -> dict[str, object]:
         return {"status": "ok", "menus": len(line.menus), "sections": len(line.sections)}
+
+    if settings.phone_page_enabled:
+        texts = {r.file: r.text for r in recordings.by_file.values()}
+        app.register_blueprint(phone_page(settings.auth_token, settings.public_base_url, texts))
+        log.info("the browser phone is at /phone")
 
     return app
 

@@ -117,6 +117,26 @@ def call(url: str | None, keys: str | None, play_audio: bool) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--svg", "svg_path", default="docs/call-flow.svg", show_default=True)
+@click.option("--mermaid", "mermaid_path", default="docs/call-flow.mmd", show_default=True)
+def graph(svg_path: str, mermaid_path: str) -> None:
+    """Draw the call flow from the YAML, as SVG and as Mermaid text."""
+    from pathlib import Path
+
+    from .graph import flowchart, to_mermaid, to_svg
+    from .load import load_line
+
+    try:
+        chart = flowchart(load_line(Settings.from_env().prompts_dir))
+    except (ConfigError, SettingsError) as error:
+        _fail(error)
+    for path, text in ((svg_path, to_svg(chart)), (mermaid_path, to_mermaid(chart))):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}")
+
+
 @main.group()
 def audio() -> None:
     """Recordings: build telephone-ready audio for every prompt."""

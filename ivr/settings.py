@@ -26,6 +26,11 @@ class Settings:
     prompts_dir: Path = _PROJECT / "prompts"
     audio_dir: Path = _PROJECT / "audio"
     log_level: str = "INFO"
+    phone_page: str = "auto"  # "on", "off", or "auto": on only while no auth token is set
+
+    @property
+    def phone_page_enabled(self) -> bool:
+        return self.phone_page == "on" or (self.phone_page == "auto" and not self.auth_token)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,7 +52,14 @@ class Settings:
                 )
         prompts = env.get("PROMPTS_DIR", "").strip()
         audio = env.get("AUDIO_DIR", "").strip()
+        phone = env.get("PHONE_PAGE", "auto").strip().lower() or "auto"
+        phone = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}.get(
+            phone, phone
+        )
+        if phone not in ("on", "off", "auto"):
+            raise SettingsError(f"PHONE_PAGE should be on, off or auto, not {phone!r}")
         return cls(
+            phone_page=phone,
             auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
             public_base_url=base,
             audio_base_url=audio_base,

@@ -1,0 +1,65 @@
+"""A phone in the browser at /phone, for trying the line without a Twilio account.
+
+The page follows the app's real TwiML. Browsers cannot sign webhooks, so it asks /phone/twiml,
+which replays the request to the app's own webhook, signed as Twilio would sign it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import urllib.parse
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from twilio.request_validator import RequestValidator
+
+from .public_url import public_root
+
+WEBHOOKS = ("/voice", "/key", "/dial")
+FORWARDED_PARAMS = ("Digits", "DialCallStatus")
+CALLER = "+15005550006"  # a Twilio test number, never a real caller
+LINE_NUMBER = "+15005550001"
+
+
+def phone_page(
+    auth_token: str | None, public_base_url: str | None, texts: dict[str, str]
+) -> Blueprint:
+    """The blueprint; `texts` maps each recording's file to the words it says."""
+    blueprint = Blueprint("phone", __name__)
+    validator = RequestValidator(auth_token) if auth_token else None
+
+    @blueprint.get("/phone")
+    def page() -> str:
+        return render_template("phone.html", texts=texts)
+
+    @blueprint.post("/phone/twiml")
+    def twiml() -> Response:
+        body = request.get_json(silent=True) or {}
+        url = urllib.parse.urlsplit(str(body.get("url", "")))
+        root = public_root(request, public_base_url)
+        path = url.path.removeprefix(urllib.parse.urlsplit(root).path)
+        if path not in WEBHOOKS:
+            abort(400)
+        given = body.get("params") if isinstance(body.get("params"), dict) else {}
+        params = {
+            "CallSid": str(body.get("call") or "")[:40] or f"CA{secrets.token_hex(16)}",
+            "From": CALLER,
+            "To": LINE_NUMBER,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            **{k: str(given[k])[:64] for k in FORWARDED_PARAMS if k in given},
+        }
+        target = f"{path}?{url.query}" if url.query else path
+        headers = {}
+        if validator is not None:
+            headers["X-Twilio-Signature"] = validator.compute_signature(f"{root}{target}", params)
+        base = urllib.parse.urlsplit(root)
+        with current_app.test_client() as client:
+            reply = client.post(
+                target,
+                data=params,
+                headers=headers,
+                base_url=f"{base.scheme}://{base.netloc}{base.path}",
+            )
+        return Response(reply.get_data(), status=reply.status_code, mimetype="text/xml")
+
+    return blueprint

@@ -1,0 +1,146 @@
+"""The phone page in real headless Chromium: call, keys, transcript, recordings, transfer."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.request
+
+import pytest
+
+from ivr.load import load_line
+
+from .conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
+)
+if CHROMIUM is None:
+    pytest.skip(
+        "Chromium is not installed (apt-get install chromium); the browser phone is untested",
+        allow_module_level=True,
+    )
+
+EN = load_line(ROOT / "prompts").languages["en"].prompts
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="module")
+def local_server(run_server):
+    """The line as on a staff member's machine: no auth token, so /phone is on."""
+    with run_server({"TWILIO_AUTH_TOKEN": ""}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone's screen
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def transcript(page) -> str:
+    return page.locator("#transcript").inner_text()
+
+
+def wait_for_text(page, text: str, timeout: float = 15_000) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('#transcript').innerText.includes(t)",
+        arg=text,
+        timeout=timeout,
+    )
+
+
+def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page):
+    page.goto(f"{local_server.url}/phone")
+    page.get_by_role("button", name="Call").click()
+    wait_for_text(page, "If you are in immediate danger")
+    # A real recording is playing: its clock moves.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('audio')].some(a => a.currentTime > 0.5)",
+        timeout=15_000,
+    )
+    assert (
+        page.locator("audio")
+        .first.get_attribute("src")
+        .split("?")[0]
+        .endswith("/audio/en/greeting.wav")
+    )
+    page.keyboard.press("1")  # barge in with the keyboard
+    wait_for_text(page, "You pressed 1")
+    wait_for_text(page, EN["police.why"].text[:60])
+    page.get_by_role("button", name="key 1").click()  # next point, with the mouse
+    wait_for_text(page, "What Can the Police Do?")
+    page.keyboard.press("0")
+    transfer = page.locator("#transfer")
+    transfer.wait_for(state="visible")
+    assert "+18663319474" in transfer.inner_text()
+    page.screenshot(path=str(ROOT / "docs/phone.png"), full_page=True)
+    page.get_by_role("button", name="Busy").click()
+    wait_for_text(page, "The transfer ended: busy")
+    wait_for_text(page, EN["transfer_failed"].text[:40])
+    assert page.locator("#transfer").is_hidden()
+    assert "blocked" not in transcript(page) and "could not be played" not in transcript(page)
+
+
+def test_silence_really_times_out(local_server, page):
+    page.goto(f"{local_server.url}/phone?rate=8")
+    page.get_by_role("button", name="Call").click()
+    wait_for_text(page, "(silence for 7 s)", timeout=30_000)
+    wait_for_text(page, EN["no_input"].text)
+
+
+def test_the_transfer_answered_ends_the_call_politely(local_server, page):
+    page.goto(f"{local_server.url}/phone?rate=8")
+    page.get_by_role("button", name="Call").click()
+    wait_for_text(page, "If you are in immediate danger")
+    page.keyboard.press("0")
+    page.locator("#transfer").wait_for(state="visible")
+    page.get_by_role("button", name="Answered").click()
+    wait_for_text(page, EN["transfer_completed"].text, timeout=30_000)
+    wait_for_text(page, "The line hung up.", timeout=30_000)
+    assert page.get_by_role("button", name="Call").is_enabled()
+
+
+def test_the_page_is_off_in_production_unless_enabled(run_server):
+    with run_server() as server:  # an auth token is set
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"{server.url}/phone", timeout=5)
+        assert caught.value.code == 404
+    with (
+        run_server({"PHONE_PAGE": "on"}) as server,
+        urllib.request.urlopen(f"{server.url}/phone", timeout=5) as response,
+    ):
+        assert b'id="call"' in response.read()
+
+
+def test_with_a_token_the_page_still_drives_the_signed_webhooks(run_server, browser):
+    with run_server({"PHONE_PAGE": "on"}) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{server.url}/phone?rate=8")
+        page.get_by_role("button", name="Call").click()
+        wait_for_text(page, "If you are in immediate danger")
+        page.keyboard.press("3")
+        wait_for_text(page, EN["reach.intro"].text[:40])
+        assert "application error" not in transcript(page)
+        context.close()
