@@ -193,33 +193,19 @@ def _passage_as_written_for(document: Document, prompt: Prompt) -> str | None:
     Looked up in the document's git history; None when that version cannot be found.
     """
     path = document.path.resolve()
-    try:
-        revisions = subprocess.run(
-            ["git", "log", "--format=%H", "-n", "50", "--", path.name],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.split()
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-prefix"],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=path.parent, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return subprocess.CompletedProcess(args, 1, "", "")
+
+    revisions = git("log", "--format=%H", "-n", "50", "--", path.name).stdout.split()
+    top = git("rev-parse", "--show-prefix").stdout.strip()
     for revision in revisions:
-        shown = subprocess.run(
-            ["git", "show", f"{revision}:{top}{path.name}"],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
+        shown = git("show", f"{revision}:{top}{path.name}")
         if shown.returncode != 0:
             continue
         old = Document(path, split_passages(shown.stdout))

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .yamlfile import ConfigError
+from .yamlfile import read_text
 
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z\"'(\[])")
 _SPACES = re.compile(r"\s+")
@@ -66,10 +66,4 @@ def split_passages(text: str) -> tuple[Passage, ...]:
 
 
 def read_document(path: Path) -> Document:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, None, "document not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, None, f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    return Document(path, split_passages(text))
+    return Document(path, split_passages(read_text(path)))

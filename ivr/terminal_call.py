@@ -28,25 +28,22 @@ PLAYERS = (
 )
 
 
+_SHOWN_AS = {
+    "say": "  line (voice): {text}",
+    "wait": "  ... waiting for {text}",
+    "key": "> caller presses {text}",
+    "silence": "> caller stays silent ({text})",
+    "dial": "  TRANSFER to {text}",
+    "outcome": "> the transfer ends: {text}",
+    "hangup": "  END: {text}",
+}
+
+
 def describe(event: Event) -> str:
     if event.kind == "play":
         length = f" {event.seconds:.1f} s" if event.seconds is not None else ""
         return f"  line (recording{length}): {event.text}"
-    if event.kind == "say":
-        return f"  line (voice): {event.text}"
-    if event.kind == "wait":
-        return f"  ... waiting for {event.text}"
-    if event.kind == "key":
-        return f"> caller presses {event.text}"
-    if event.kind == "silence":
-        return f"> caller stays silent ({event.text})"
-    if event.kind == "dial":
-        return f"  TRANSFER to {event.text}"
-    if event.kind == "outcome":
-        return f"> the transfer ends: {event.text}"
-    if event.kind == "hangup":
-        return f"  END: {event.text}"
-    return f"  !! {event.text}"
+    return _SHOWN_AS.get(event.kind, "  !! {text}").format(text=event.text)
 
 
 def parse_keys(script: str) -> list[str]:

@@ -57,14 +57,19 @@ class YamlFile:
         return ConfigError(self.path, self.line(path), message)
 
 
-def load_yaml(path: Path) -> YamlFile:
-    """Parse `path` with `yaml.safe_load`, or raise ConfigError naming the line."""
+def read_text(path: Path) -> str:
+    """A staff-edited file's text, or ConfigError saying what is wrong with it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, None, "file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(path, None, f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+
+
+def load_yaml(path: Path) -> YamlFile:
+    """Parse `path` with `yaml.safe_load`, or raise ConfigError naming the line."""
+    text = read_text(path)
     for number, line in enumerate(text.splitlines(), start=1):
         if _COMMENTED_KEY.match(line):
             raise ConfigError(

@@ -26,12 +26,13 @@ def said(prompt_id: str) -> str:
 def test_greeting_says_911_first_then_names_the_line_and_key_0(server):
     call = server.call().start()
     first = call.transcript[0]
-    assert first.kind == "say"
+    assert first.kind in ("say", "play")
     assert first.text.startswith("If you are in immediate danger, hang up and call 9-1-1.")
     assert "Calling the Police" in call.heard()
     assert "press 0" in call.heard()
     # The greeting and the menu are inside the Gather: a key cuts them off.
-    assert [e.kind for e in call.transcript] == ["say", "say", "wait"]
+    assert [e.kind in ("say", "play") for e in call.transcript] == [True, True, False]
+    assert call.transcript[-1].kind == "wait"
     assert call.waiting_for == "key"
 
 
