@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, abort, request
-from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.exceptions import HTTPException
 
-from .fallback import fallback_twiml
+from .fallback import MAX_BODY, NO_STORE, caller_id_for, fallback_twiml
 from .flow import Ask, Flow, Hangup, Reply, Transfer
 from .load import load_line
 from .model import Line
 from .phone_page import phone_page
-from .public_url import public_root
+from .public_url import public_root, trust_proxies
 from .recordings import load_recordings
 from .settings import Settings
 from .signature import SignatureCheck
@@ -22,6 +22,17 @@ from .twiml import Speaker, render
 from .yamlfile import ConfigError
 
 log = logging.getLogger("ivr")
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' https: http:; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",
+}
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -43,14 +54,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["IVR_LINE"] = line
-    if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=settings.proxy_hops,
-            x_proto=settings.proxy_hops,
-            x_host=settings.proxy_hops,
-            x_port=settings.proxy_hops,
-        )
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # refused with 413 before the body is read
+    trust_proxies(app, settings.proxy_hops)
 
     check = (
         SignatureCheck(settings.auth_token, settings.public_base_url)
@@ -64,11 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
 
     def caller_id() -> str | None:
-        if settings.transfer_caller_id == "to":
-            return request.form.get("To") or None
-        if settings.transfer_caller_id == "from":
-            return request.form.get("From") or None
-        return settings.transfer_caller_id
+        return caller_id_for(request.form, settings.transfer_caller_id)
 
     def reply(reply: Reply, route: str, state: CallState | None, pressed: str | None) -> Response:
         body = render(
@@ -90,6 +91,26 @@ def create_app(settings: Settings | None = None) -> Flask:
         return Response(body, mimetype="text/xml")
 
     webhooks = {"voice", "key", "dial", "fallback"}
+
+    @app.errorhandler(Exception)
+    def failed(error: Exception) -> Response | HTTPException:
+        if isinstance(error, HTTPException):
+            return error
+        # The trace names code, not callers: no form data is logged.
+        log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
+        if request.endpoint not in webhooks:
+            return Response("internal error", status=500, mimetype="text/plain")
+        return Response(fallback_twiml(caller_id()), mimetype="text/xml")
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.endpoint in webhooks:
+            # Each answer is for one moment of one call: no proxy may keep or replay it.
+            response.headers.update(NO_STORE)
+        elif response.mimetype == "text/html":
+            response.headers.update(PAGE_HEADERS)
+        return response
 
     @app.before_request
     def verify_signature() -> None:

@@ -137,6 +137,14 @@ def graph(svg_path: str, mermaid_path: str) -> None:
         click.echo(f"wrote {path}")
 
 
+@main.command("twiml-bin")
+def twiml_bin() -> None:
+    """Print the last-resort TwiML to paste into a Twilio TwiML Bin."""
+    from .fallback import last_resort_twiml
+
+    click.echo(last_resort_twiml())
+
+
 @main.group()
 def audio() -> None:
     """Recordings: build telephone-ready audio for every prompt."""

@@ -5,6 +5,9 @@ Built from constants alone, so it works even when the menu could not be loaded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flask import Flask, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 HOTLINE = "+18663319474"
@@ -21,6 +24,15 @@ AFTER = (
 )
 
 
+def caller_id_for(form: Mapping[str, str], setting: str) -> str | None:
+    """The caller ID the hotline sees: the line's number, the caller's, or a fixed one."""
+    if setting == "to":
+        return form.get("To") or None
+    if setting == "from":
+        return form.get("From") or None
+    return setting
+
+
 def fallback_twiml(caller_id: str | None) -> str:
     response = VoiceResponse()
     response.say(APOLOGY, voice=VOICE, language=LANGUAGE)
@@ -30,3 +42,46 @@ def fallback_twiml(caller_id: str | None) -> str:
     response.say(AFTER, voice=VOICE, language=LANGUAGE)
     response.hangup()
     return str(response.to_xml())
+
+
+# Twilio fills {{To}} in a TwiML Bin with the number that was called.
+TWIML_BIN_CALLER_ID = "{{To}}"
+
+
+def last_resort_twiml() -> str:
+    """The same apology and transfer, for a TwiML Bin: what callers get if the app is down."""
+    return fallback_twiml(TWIML_BIN_CALLER_ID)
+
+
+def create_fallback_app() -> Flask:
+    """A tiny app serving only /fallback and /healthz, loading no menu at all.
+
+    Deploy it apart from the line, so Twilio's Fallback URL works even when the line cannot.
+    """
+    from .public_url import trust_proxies
+    from .settings import Settings
+    from .signature import SignatureCheck
+
+    settings = Settings.from_env()
+    token = settings.auth_token
+    check = SignatureCheck(token, settings.public_base_url) if token else None
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    trust_proxies(app, settings.proxy_hops)
+
+    @app.post("/fallback")
+    def fallback() -> Response:
+        if check is not None and not check.is_valid(request):
+            abort(403)
+        caller_id = caller_id_for(request.form, settings.transfer_caller_id)
+        return Response(fallback_twiml(caller_id), mimetype="text/xml", headers=NO_STORE)
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+MAX_BODY = 32 * 1024  # Twilio's webhooks are a few kilobytes
+NO_STORE = {"Cache-Control": "no-store"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Request
+from flask import Flask, Request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def public_root(request: Request, configured: str | None) -> str:
@@ -15,3 +16,11 @@ def public_url(request: Request, configured: str | None) -> str:
     query = request.query_string.decode("latin-1")
     base = f"{public_root(request, configured)}{request.path}"
     return f"{base}?{query}" if query else base
+
+
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Take scheme, host and port from X-Forwarded-* set by `hops` proxies in front."""
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
