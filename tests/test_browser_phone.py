@@ -70,7 +70,7 @@ def wait_for_text(page, text: str, timeout: float = 15_000) -> None:
     )
 
 
-def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page):
+def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page, tmp_path):
     page.goto(f"{local_server.url}/phone")
     page.get_by_role("button", name="Call").click()
     wait_for_text(page, "If you are in immediate danger")
@@ -94,7 +94,7 @@ def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page):
     transfer = page.locator("#transfer")
     transfer.wait_for(state="visible")
     assert "+18663319474" in transfer.inner_text()
-    page.screenshot(path=str(ROOT / "docs/phone.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     page.get_by_role("button", name="Busy").click()
     wait_for_text(page, "The transfer ended: busy")
     wait_for_text(page, EN["transfer_failed"].text[:40])
