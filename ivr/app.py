@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException
 
+from .call_log import CallLogDeleter, twilio_deleter
 from .fallback import MAX_BODY, NO_STORE, caller_id_for, fallback_twiml
 from .flow import Ask, Flow, Hangup, Reply, Transfer
 from .load import load_line
@@ -35,8 +36,13 @@ PAGE_HEADERS = {
 }
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Load and validate the menu once, then serve it. A broken menu raises ConfigError."""
+def create_app(
+    settings: Settings | None = None, call_logs: CallLogDeleter | None = None
+) -> Flask:
+    """Load and validate the menu once, then serve it. A broken menu raises ConfigError.
+
+    `call_logs` replaces what deletes a call's log from Twilio, when that is on (for tests).
+    """
     settings = settings or Settings.from_env()
     _configure_logging(settings.log_level)
     line = load_line(settings.prompts_dir)
@@ -90,7 +96,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         return Response(body, mimetype="text/xml")
 
-    webhooks = {"voice", "key", "dial", "fallback"}
+    webhooks = {"voice", "key", "dial", "fallback", "status"}
+    deleter = None
+    if settings.delete_call_logs:
+        assert settings.account_sid and settings.auth_token
+        deleter = call_logs or CallLogDeleter(
+            twilio_deleter(settings.account_sid, settings.auth_token)
+        )
 
     @app.errorhandler(Exception)
     def failed(error: Exception) -> Response | HTTPException:
@@ -138,6 +150,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     def fallback() -> Response:
         log.error("Twilio used the Fallback URL: the primary webhook failed")
         return Response(fallback_twiml(caller_id()), mimetype="text/xml")
+
+    @app.post("/status")
+    def status() -> Response:
+        """Twilio's status callback: with DELETE_CALL_LOGS=on, a finished call's log is deleted."""
+        call_sid = request.form.get("CallSid", "")
+        call_status = request.form.get("CallStatus", "")
+        scheduled = deleter is not None and deleter.call_ended(call_sid, call_status)
+        log.info(
+            "call=%s status %s%s",
+            _short_call_id(call_sid),
+            call_status[:20] or "-",
+            ", deleting its log" if scheduled else "",
+        )
+        return Response(status=204)
 
     @app.get("/audio/<language>/<name>")
     def audio(language: str, name: str) -> Response:

@@ -27,6 +27,8 @@ class Settings:
     audio_dir: Path = _PROJECT / "audio"
     log_level: str = "INFO"
     phone_page: str = "auto"  # "on", "off", or "auto": on only while no auth token is set
+    account_sid: str | None = None
+    delete_call_logs: bool = False
 
     @property
     def phone_page_enabled(self) -> bool:
@@ -58,7 +60,20 @@ class Settings:
         )
         if phone not in ("on", "off", "auto"):
             raise SettingsError(f"PHONE_PAGE should be on, off or auto, not {phone!r}")
+        delete_logs = env.get("DELETE_CALL_LOGS", "off").strip().lower() in (
+            "1",
+            "on",
+            "true",
+            "yes",
+        )
+        account_sid = env.get("TWILIO_ACCOUNT_SID", "").strip() or None
+        if delete_logs and not (account_sid and env.get("TWILIO_AUTH_TOKEN", "").strip()):
+            raise SettingsError(
+                "DELETE_CALL_LOGS=on needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
         return cls(
+            account_sid=account_sid,
+            delete_call_logs=delete_logs,
             phone_page=phone,
             auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
             public_base_url=base,

@@ -54,7 +54,9 @@ class Server:
         return SimulatedCall(http_post, f"{self.url}/voice", **kwargs)  # type: ignore[arg-type]
 
 
-def start_server(log_path: Path, env: dict[str, str], wait: bool = True) -> Server:
+def start_server(
+    log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
+) -> Server:
     port = free_port()
     full_env = {
         **os.environ,
@@ -67,7 +69,7 @@ def start_server(log_path: Path, env: dict[str, str], wait: bool = True) -> Serv
     }
     log = log_path.open("wb")
     process = subprocess.Popen(
-        ["bash", "-c", f"exec {procfile_web_command()}"],
+        ["bash", "-c", f"exec {procfile_web_command().replace('ivr.wsgi:app', app)}"],
         cwd=ROOT,
         env=full_env,
         stdout=log,
@@ -108,9 +110,9 @@ def run_server(tmp_path_factory: pytest.TempPathFactory):
     started: list[Server] = []
 
     @contextmanager
-    def run(env: dict[str, str] | None = None) -> Iterator[Server]:
+    def run(env: dict[str, str] | None = None, app: str = "ivr.wsgi:app") -> Iterator[Server]:
         log_path = tmp_path_factory.mktemp("server") / "server.log"
-        server = start_server(log_path, {"TWILIO_AUTH_TOKEN": TOKEN, **(env or {})})
+        server = start_server(log_path, {"TWILIO_AUTH_TOKEN": TOKEN, **(env or {})}, app=app)
         started.append(server)
         try:
             yield server

@@ -1,0 +1,23 @@
+"""The real app with a fault planted for tests: pressing 9 raises inside the call flow.
+
+Served by gunicorn exactly as the Procfile serves ivr.wsgi:app.
+"""
+
+from __future__ import annotations
+
+from ivr.flow import Flow
+
+_answer = Flow.answer
+
+
+def _faulty_answer(self, state, digits):
+    if digits == "9":
+        raise RuntimeError("a planted fault")
+    return _answer(self, state, digits)
+
+
+Flow.answer = _faulty_answer  # type: ignore[method-assign]
+
+from ivr.wsgi import app  # noqa: E402
+
+__all__ = ["app"]

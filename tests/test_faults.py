@@ -1,0 +1,157 @@
+"""Whatever breaks, a caller hears an apology and reaches the hotline: faults planted on purpose."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from ivr.fallback import APOLOGY, HOTLINE, last_resort_twiml
+from ivr.load import load_line
+from ivr.simulated_call import http_post
+
+from .conftest import ROOT, TOKEN, start_server, stop_server
+
+EN = load_line(ROOT / "prompts").languages["en"].prompts
+FAULT_APP = "tests.fault_app:app"
+
+
+@pytest.fixture(scope="module")
+def faulty_server(run_server):
+    with run_server(app=FAULT_APP) as server:
+        yield server
+
+
+def signed_post(url: str, params: dict[str, str], token: str = TOKEN):
+    signature = RequestValidator(token).compute_signature(url, params)
+    return http_post(url, params, {"X-Twilio-Signature": signature})
+
+
+def test_an_exception_in_a_webhook_gives_an_apology_and_the_hotline(faulty_server):
+    call = faulty_server.call(caller="+14155550142").start()
+    call.transcript.clear()
+    call.press("9")  # the planted fault
+    assert not call.events("error"), "no application error"
+    assert call.heard().startswith(APOLOGY)
+    (dial,) = call.events("dial")
+    assert dial.text.startswith(HOTLINE) and "+14155550142" not in dial.text
+    call.dial_outcome("no-answer")
+    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in call.heard()
+    assert call.ended
+    log = faulty_server.log()
+    assert "webhook /key failed; the caller is sent to the hotline" in log
+    assert "Traceback" in log and "RuntimeError: a planted fault" in log
+    assert "+14155550142" not in log
+
+
+def test_the_fallback_app_answers_even_when_the_menu_cannot_load(run_server, prompts_copy):
+    (prompts_copy / "menu.yaml").write_text("menus: [broken\n")
+    with run_server(
+        {"PROMPTS_DIR": str(prompts_copy)}, app="ivr.fallback:create_fallback_app()"
+    ) as s:
+        call = s.call(caller="+14155550143", called="+18005550100")
+        call.voice_url = f"{s.url}/fallback"
+        call.start()
+        assert call.heard().startswith(APOLOGY)
+        assert call.events("dial")[0].text == f"{HOTLINE} (caller ID +18005550100)"
+        assert signed_post(f"{s.url}/fallback", {"CallSid": "CA1"}, "wrong-token").status == 403
+        assert "+14155550143" not in s.log()
+
+
+def test_the_last_resort_twiml_bin_file_is_current_and_valid():
+    committed = (ROOT / "docs/last-resort.twiml.xml").read_text().strip()
+    assert committed == last_resort_twiml().strip(), (
+        "run `ivr twiml-bin > docs/last-resort.twiml.xml`"
+    )
+    root = ET.fromstring(committed)
+    assert [verb.tag for verb in root] == ["Say", "Dial", "Say", "Hangup"]
+    assert root.find("Dial").get("callerId") == "{{To}}"  # Twilio fills in the number called
+    assert root.find("Dial/Number").text == HOTLINE
+
+
+def test_a_recording_lost_from_disk_after_start_up_is_still_heard(run_server, tmp_path):
+    audio = tmp_path / "audio"
+    shutil.copytree(ROOT / "audio", audio)
+    with run_server({"AUDIO_DIR": str(audio)}) as server:
+        (audio / "en/greeting.wav").unlink()  # the disk loses it while the line runs
+        call = server.call().start()
+        greeting = call.transcript[0]
+        assert greeting.kind == "play" and greeting.text == EN["greeting"].text
+        reply = http_post(greeting.url, {}, {})  # Twilio fetches it (POST is refused: GET only)
+        assert reply.status == 405
+        with urllib.request.urlopen(greeting.url, timeout=5) as response:
+            assert response.status == 200
+            assert response.read() == (ROOT / "audio/en/greeting.wav").read_bytes()
+
+
+def test_a_recording_missing_at_start_up_is_spoken(run_server, tmp_path):
+    audio = tmp_path / "audio"
+    shutil.copytree(ROOT / "audio", audio)
+    (audio / "en/greeting.wav").unlink()
+    with run_server({"AUDIO_DIR": str(audio)}) as server:
+        call = server.call().start()
+    assert (call.transcript[0].kind, call.transcript[0].text) == ("say", EN["greeting"].text)
+    assert call.transcript[1].kind == "play"
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    ['{"recordings": {', '{"recordings": {"en/greeting": {"file": 3}}}', "[]"],
+    ids=["bad-json", "bad-entry", "not-a-mapping"],
+)
+def test_a_broken_manifest_stops_start_up(tmp_path, manifest):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    (audio / "manifest.json").write_text(manifest)
+    server = start_server(tmp_path / "log", {"AUDIO_DIR": str(audio)}, wait=False)
+    try:
+        code = server.process.wait(timeout=30)
+    finally:
+        stop_server(server)
+    assert code != 0
+    assert "ivr: the line cannot start:" in server.log() and "manifest.json" in server.log()
+
+
+def test_an_oversized_body_is_refused_early(server):
+    params = {"CallSid": "CA1", "Digits": "1", "Padding": "x" * 100_000}
+    reply = signed_post(f"{server.url}/key?n=main&p=0&m=0", params)
+    assert reply.status == 413
+
+
+def test_webhook_answers_cannot_be_cached(server):
+    reply = signed_post(f"{server.url}/voice", {"CallSid": "CA1", "To": "+18005550100"})
+    assert reply.status == 200
+    request = urllib.request.Request(
+        f"{server.url}/voice",
+        data=b"CallSid=CA1",
+        headers={
+            "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(
+                f"{server.url}/voice", {"CallSid": "CA1"}
+            )
+        },
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_phone_page_has_security_headers(run_server):
+    with (
+        run_server({"TWILIO_AUTH_TOKEN": ""}) as server,
+        urllib.request.urlopen(f"{server.url}/phone", timeout=5) as response,
+    ):
+        headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_manifest_the_line_ships_is_valid_json():
+    assert "recordings" in json.loads((ROOT / "audio/manifest.json").read_text())
