@@ -36,9 +36,7 @@ PAGE_HEADERS = {
 }
 
 
-def create_app(
-    settings: Settings | None = None, call_logs: CallLogDeleter | None = None
-) -> Flask:
+def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | None = None) -> Flask:
     """Load and validate the menu once, then serve it. A broken menu raises ConfigError.
 
     `call_logs` replaces what deletes a call's log from Twilio, when that is on (for tests).
