@@ -7,33 +7,24 @@ import logging
 from flask import Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException
 
+from .answers import Answers
 from .call_log import CallLogDeleter, twilio_deleter
 from .fallback import MAX_BODY, NO_STORE, caller_id_for, fallback_twiml
-from .flow import Ask, Flow, Hangup, Reply, Transfer
 from .load import load_line
-from .model import Line
+from .log_output import WebhookLog
+from .log_output import configure as configure_logging
 from .phone_page import phone_page
 from .public_url import public_root, trust_proxies
 from .recordings import load_recordings
 from .settings import Settings
 from .signature import SignatureCheck
 from .soundness import menu_problems
-from .state import CallState
-from .twiml import Speaker, render
+from .twiml import Speaker
 from .yamlfile import ConfigError
 
 log = logging.getLogger("ivr")
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' https: http:; "
-        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cache-Control": "no-store",
-}
+# Each answer is for one moment of one call: no proxy may keep or replay it.
+WEBHOOK_HEADERS = {**NO_STORE, "X-Content-Type-Options": "nosniff"}
 
 
 def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | None = None) -> Flask:
@@ -42,7 +33,8 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     `call_logs` replaces what deletes a call's log from Twilio, when that is on (for tests).
     """
     settings = settings or Settings.from_env()
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
+    log_webhook = WebhookLog()
     line = load_line(settings.prompts_dir)
     for where, problem in menu_problems(line):
         raise ConfigError(where.path, where.line, problem)
@@ -53,10 +45,10 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             len(recordings.not_fresh),
             "; ".join(recordings.not_fresh),
         )
-    flow = Flow(line)
-    speaker = Speaker(line.languages[line.default_language], recordings)
+    answers = Answers(line, Speaker(line.languages[line.default_language], recordings))
 
-    app = Flask(__name__)
+    # Each part sets its own headers where it answers; the phone page serves its own files.
+    app = Flask(__name__, static_folder=None)
     app.config["IVR_LINE"] = line
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # refused with 413 before the body is read
     trust_proxies(app, settings.proxy_hops)
@@ -75,24 +67,8 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     def caller_id() -> str | None:
         return caller_id_for(request.form, settings.transfer_caller_id)
 
-    def reply(reply: Reply, route: str, state: CallState | None, pressed: str | None) -> Response:
-        body = render(
-            reply,
-            line,
-            speaker,
-            caller_id=caller_id() if isinstance(reply, Transfer) else None,
-            audio_base=settings.audio_base_url
-            or f"{public_root(request, settings.public_base_url)}/audio",
-        )
-        log.info(
-            "call=%s %s at=%s pressed=%s -> %s",
-            _short_call_id(request.form.get("CallSid", "")),
-            route,
-            _describe_state(state),
-            pressed if pressed is not None else "-",
-            _describe_reply(reply),
-        )
-        return Response(body, mimetype="text/xml")
+    def audio_base() -> str:
+        return settings.audio_base_url or f"{public_root(request, settings.public_base_url)}/audio"
 
     webhooks = {"voice", "key", "dial", "fallback", "status"}
     deleter = None
@@ -110,17 +86,7 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
         log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
         if request.endpoint not in webhooks:
             return Response("internal error", status=500, mimetype="text/plain")
-        return Response(fallback_twiml(caller_id()), mimetype="text/xml")
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if request.endpoint in webhooks:
-            # Each answer is for one moment of one call: no proxy may keep or replay it.
-            response.headers.update(NO_STORE)
-        elif response.mimetype == "text/html":
-            response.headers.update(PAGE_HEADERS)
-        return response
+        return Response(fallback_twiml(caller_id()), mimetype="text/xml", headers=WEBHOOK_HEADERS)
 
     @app.before_request
     def verify_signature() -> None:
@@ -128,26 +94,28 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
             abort(403)
 
+    def respond(route: str, given: str | None) -> Response:
+        answer = answers.webhook(route, request.query_string, given, caller_id(), audio_base())
+        call = _short_call_id(request.form.get("CallSid", ""))
+        log_webhook(f"call={call} {route} {answer.log}")
+        return Response(answer.body, mimetype="text/xml", headers=WEBHOOK_HEADERS)
+
     @app.post("/voice")
     def voice() -> Response:
-        return reply(flow.greet(), "voice", None, None)
+        return respond("voice", None)
 
     @app.post("/key")
     def key() -> Response:
-        state = CallState.parse(request.args, line)
-        digits = request.form.get("Digits")
-        return reply(flow.answer(state, digits), "key", state, digits or "silence")
+        return respond("key", request.form.get("Digits"))
 
     @app.post("/dial")
     def dial() -> Response:
-        state = CallState.parse(request.args, line)
-        status = request.form.get("DialCallStatus", "")
-        return reply(flow.dial_ended(state, status), "dial", state, status or "none")
+        return respond("dial", request.form.get("DialCallStatus"))
 
     @app.post("/fallback")
     def fallback() -> Response:
         log.error("Twilio used the Fallback URL: the primary webhook failed")
-        return Response(fallback_twiml(caller_id()), mimetype="text/xml")
+        return Response(fallback_twiml(caller_id()), mimetype="text/xml", headers=WEBHOOK_HEADERS)
 
     @app.post("/status")
     def status() -> Response:
@@ -161,14 +129,16 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             call_status[:20] or "-",
             ", deleting its log" if scheduled else "",
         )
-        return Response(status=204)
+        return Response(status=204, headers=WEBHOOK_HEADERS)
 
     @app.get("/audio/<language>/<name>")
     def audio(language: str, name: str) -> Response:
         recording = recordings.by_file.get(f"{language}/{name}")
         if recording is None:
             abort(404)
-        response = Response(recording.data, mimetype="audio/wav")
+        response = Response(
+            recording.data, mimetype="audio/wav", headers={"X-Content-Type-Options": "nosniff"}
+        )
         response.set_etag(recording.sha256)
         response.last_modified = recording.last_modified
         # URLs carry the content hash, so a cached copy can be kept for good.
@@ -189,32 +159,9 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     return app
 
 
-def _configure_logging(level: str) -> None:
-    logger = logging.getLogger("ivr")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel(level)
-
-
 def _short_call_id(call_sid: str) -> str:
     # Enough to follow one call through the log; the caller's number is never logged.
     return call_sid[-6:] if call_sid else "-"
 
 
-def _describe_state(state: CallState | None) -> str:
-    return "start" if state is None else f"{state.node}#{state.point}/m{state.misses}"
-
-
-def _describe_reply(reply: Reply) -> str:
-    if isinstance(reply, Ask):
-        return f"ask {_describe_state(reply.state)} say={','.join(reply.say)}"
-    if isinstance(reply, Transfer):
-        return f"transfer say={','.join(reply.say)}"
-    assert isinstance(reply, Hangup)
-    return f"hangup say={','.join(reply.say)}"
-
-
-__all__ = ["Line", "create_app"]
+__all__ = ["create_app"]

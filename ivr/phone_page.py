@@ -15,6 +15,19 @@ from twilio.request_validator import RequestValidator
 from .public_url import public_root
 
 WEBHOOKS = ("/voice", "/key", "/dial")
+PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; media-src 'self' https: http:; "
+        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",
+}
+
 FORWARDED_PARAMS = ("Digits", "DialCallStatus")
 CALLER = "+15005550006"  # a Twilio test number, never a real caller
 LINE_NUMBER = "+15005550001"
@@ -24,7 +37,19 @@ def phone_page(
     auth_token: str | None, public_base_url: str | None, texts: dict[str, str]
 ) -> Blueprint:
     """The blueprint; `texts` maps each recording's file to the words it says."""
-    blueprint = Blueprint("phone", __name__)
+    blueprint = Blueprint(
+        "phone",
+        __name__,
+        static_folder="static",
+        static_url_path="/phone/static",
+        template_folder="templates",
+    )
+
+    @blueprint.after_request
+    def headers(response: Response) -> Response:
+        response.headers.update(PAGE_HEADERS)
+        return response
+
     validator = RequestValidator(auth_token) if auth_token else None
 
     @blueprint.get("/phone")

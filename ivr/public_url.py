@@ -8,7 +8,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 def public_root(request: Request, configured: str | None) -> str:
     """The app's public root URL: PUBLIC_BASE_URL if set, else the (proxy-fixed) request's."""
-    return configured or (request.host_url.rstrip("/") + request.script_root)
+    if configured:
+        return configured
+    # Asked for twice a request (signature, recordings' address): worked out once.
+    root = request.environ.get("ivr.public_root")
+    if root is None:
+        root = request.environ["ivr.public_root"] = (
+            request.host_url.rstrip("/") + request.script_root
+        )
+    return root
 
 
 def public_url(request: Request, configured: str | None) -> str:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,24 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import start_procfile
 from ivr.recordings import read_manifest
 from ivr.simulated_call import SimulatedCall, http_post
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-auth-token"
-
-
-def procfile_web_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise AssertionError("Procfile has no web: line")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -57,25 +42,8 @@ class Server:
 def start_server(
     log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
 ) -> Server:
-    port = free_port()
-    full_env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        # gunicorn lives beside the interpreter running the tests.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        **env,
-    }
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        ["bash", "-c", f"exec {procfile_web_command().replace('ivr.wsgi:app', app)}"],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    process, url = start_procfile(app, log_path.open("wb"), {"WEB_CONCURRENCY": "2", **env})
+    server = Server(url, process, log_path)
     if "AUDIO_DIR" in env:
         server.audio_dir = Path(env["AUDIO_DIR"])
     if wait:
@@ -92,6 +60,16 @@ def start_server(
         stop_server(server)
         raise AssertionError(f"server did not answer /healthz within 30 s:\n{server.log()}")
     return server
+
+
+def failed_start(log_path: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Start a server that should refuse to start: its exit code and what it printed."""
+    server = start_server(log_path, env, wait=False)
+    try:
+        code = server.process.wait(timeout=30)
+    finally:
+        stop_server(server)
+    return code, server.log()
 
 
 def stop_server(server: Server) -> None:

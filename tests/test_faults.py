@@ -14,7 +14,7 @@ from ivr.fallback import APOLOGY, HOTLINE, last_resort_twiml
 from ivr.load import load_line
 from ivr.simulated_call import http_post
 
-from .conftest import ROOT, TOKEN, start_server, stop_server
+from .conftest import ROOT, TOKEN, failed_start
 
 EN = load_line(ROOT / "prompts").languages["en"].prompts
 FAULT_APP = "tests.fault_app:app"
@@ -107,13 +107,9 @@ def test_a_broken_manifest_stops_start_up(tmp_path, manifest):
     audio = tmp_path / "audio"
     audio.mkdir()
     (audio / "manifest.json").write_text(manifest)
-    server = start_server(tmp_path / "log", {"AUDIO_DIR": str(audio)}, wait=False)
-    try:
-        code = server.process.wait(timeout=30)
-    finally:
-        stop_server(server)
+    code, log = failed_start(tmp_path / "log", {"AUDIO_DIR": str(audio)})
     assert code != 0
-    assert "ivr: the line cannot start:" in server.log() and "manifest.json" in server.log()
+    assert "ivr: the line cannot start:" in log and "manifest.json" in log
 
 
 def test_an_oversized_body_is_refused_early(server):

@@ -9,7 +9,7 @@ import pytest
 from ivr.load import load_line
 from ivr.yamlfile import ConfigError
 
-from .conftest import ROOT, start_server, stop_server
+from .conftest import ROOT, failed_start
 
 
 def _line_of(path: Path, text: str) -> int:
@@ -129,10 +129,6 @@ def test_a_setting_of_the_wrong_type(prompts_copy):
 
 def test_a_broken_menu_does_not_start_the_server(prompts_copy, tmp_path):
     line = _edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"3": nowhere')
-    server = start_server(tmp_path / "log", {"PROMPTS_DIR": str(prompts_copy)}, wait=False)
-    try:
-        code = server.process.wait(timeout=30)
-    finally:
-        stop_server(server)
+    code, log = failed_start(tmp_path / "log", {"PROMPTS_DIR": str(prompts_copy)})
     assert code != 0
-    assert f"menu.yaml:{line}: key 3 goes to 'nowhere'" in server.log()
+    assert f"menu.yaml:{line}: key 3 goes to 'nowhere'" in log

@@ -1,0 +1,40 @@
+"""The log: every line in one format, the fast webhook line included, and nothing held back."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z (INFO|WARNING) ivr: .+$")
+
+
+def run(program: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    return result.stderr.splitlines()
+
+
+def test_the_webhook_line_looks_like_any_other_line():
+    first, second = run(
+        "import logging\n"
+        "from ivr.log_output import configure, WebhookLog\n"
+        "configure('INFO')\n"
+        "WebhookLog()('call=abc key at=main#0/m0')\n"
+        "logging.getLogger('ivr').warning('a warning')\n"
+    )
+    assert LINE.match(first) and LINE.match(second)
+    assert first.endswith(" INFO ivr: call=abc key at=main#0/m0")
+    assert second.endswith(" WARNING ivr: a warning")
+
+
+def test_every_line_is_written_and_the_level_is_honoured():
+    lines = run(
+        "from ivr.log_output import configure, WebhookLog\n"
+        "configure('INFO')\n"
+        "log = WebhookLog()\n"
+        "for i in range(1000): log(f'call=abc key line {i}')\n"
+        "configure('WARNING')\n"
+        "log('not written')\n"
+    )
+    assert len(lines) == 1000 and lines[-1].endswith("call=abc key line 999")
+    assert all(LINE.match(line) for line in lines)
