@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl
 
 from .flow import Ask, Flow, Hangup, Reply, Transfer
 from .model import KEYS, Line
+from .speech import SpeechKeys
 from .state import CallState
-from .twiml import Speaker, render
+from .twiml import Renderer
 
 DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 _CACHE_SIZE = 4096  # far more than the distinct answers of a real menu
@@ -38,10 +39,11 @@ def dial_status(status: str | None) -> str:
 
 
 class Answers:
-    def __init__(self, line: Line, speaker: Speaker) -> None:
+    def __init__(self, line: Line, renderer: Renderer) -> None:
         self.line = line
         self.flow = Flow(line)
-        self.speaker = speaker
+        self.renderer = renderer
+        self.speech = SpeechKeys(line)
         # Keyed on the request's own inputs, so a repeated question costs one lookup.
         self.webhook = lru_cache(_CACHE_SIZE)(self._webhook)
 
@@ -59,7 +61,7 @@ class Answers:
         """
         if route == "voice":
             return self._answer(self.flow.greet(), None, "-", caller_id, audio_base)
-        state = CallState.parse(dict(parse_qsl(query.decode("latin-1"))), self.line)
+        state = self._state(query)
         if route == "dial":
             status = dial_status(given)
             reply = self.flow.dial_ended(state, status)
@@ -67,6 +69,13 @@ class Answers:
         key = pressed_key(given)
         reply = self.flow.answer(state, key)
         return self._answer(reply, state, key or "silence", caller_id, audio_base)
+
+    def key_for_speech(self, query: bytes, utterance: str) -> str:
+        """The key a caller's words stand for where the call is (never cached: never kept)."""
+        return self.speech.key_for(self._state(query), utterance)
+
+    def _state(self, query: bytes) -> CallState:
+        return CallState.parse(dict(parse_qsl(query.decode("latin-1"))), self.line)
 
     def _answer(
         self,
@@ -76,10 +85,8 @@ class Answers:
         caller_id: str | None,
         audio_base: str,
     ) -> Answer:
-        body = render(
+        body = self.renderer.render(
             reply,
-            self.line,
-            self.speaker,
             caller_id=caller_id if isinstance(reply, Transfer) else None,
             audio_base=audio_base,
         )

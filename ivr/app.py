@@ -19,7 +19,7 @@ from .recordings import load_recordings
 from .settings import Settings
 from .signature import SignatureCheck
 from .soundness import menu_problems
-from .twiml import Speaker
+from .twiml import Renderer
 from .yamlfile import ConfigError
 
 log = logging.getLogger("ivr")
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             len(recordings.not_fresh),
             "; ".join(recordings.not_fresh),
         )
-    answers = Answers(line, Speaker(line.languages[line.default_language], recordings))
+    answers = Answers(line, Renderer(line, recordings))
 
     # Each part sets its own headers where it answers; the phone page serves its own files.
     app = Flask(__name__, static_folder=None)
@@ -94,10 +94,10 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
             abort(403)
 
-    def respond(route: str, given: str | None) -> Response:
+    def respond(route: str, given: str | None, how: str = "") -> Response:
         answer = answers.webhook(route, request.query_string, given, caller_id(), audio_base())
         call = _short_call_id(request.form.get("CallSid", ""))
-        log_webhook(f"call={call} {route} {answer.log}")
+        log_webhook(f"call={call} {route}{how} {answer.log}")
         return Response(answer.body, mimetype="text/xml", headers=WEBHOOK_HEADERS)
 
     @app.post("/voice")
@@ -106,7 +106,14 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
 
     @app.post("/key")
     def key() -> Response:
-        return respond("key", request.form.get("Digits"))
+        digits = request.form.get("Digits")
+        speech = request.form.get("SpeechResult")
+        if not digits and speech:
+            # What was said is matched to a key and forgotten: it is never logged or kept.
+            return respond(
+                "key", answers.key_for_speech(request.query_string, speech), " by speech"
+            )
+        return respond("key", digits)
 
     @app.post("/dial")
     def dial() -> Response:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .yamlfile import read_text
 
-_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z\"'(\[])")
+_AFTER_SENTENCE = re.compile(r"(?<=[.!?:])\s+")
+_SENTENCE_START = ("¿", "¡", '"', "'", "(", "[")
 _SPACES = re.compile(r"\s+")
 
 
@@ -54,15 +55,25 @@ def split_passages(text: str) -> tuple[Passage, ...]:
     passages: list[Passage] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line:
+        if not line or line.startswith("#"):  # a note about the file, not part of the guide
             continue
         if line.startswith(("- ", "* ")):
             passages.append(Passage(squeeze(line[2:]), number, "bullet"))
             continue
-        for sentence in _SENTENCE_END.split(line):
-            if sentence.strip():
-                passages.append(Passage(squeeze(sentence), number, "sentence"))
+        for sentence in _sentences(line):
+            passages.append(Passage(squeeze(sentence), number, "sentence"))
     return tuple(passages)
+
+
+def _sentences(line: str) -> list[str]:
+    """Split after . ! ? or : where the next word starts a sentence (a capital, ¿, ¡, ...)."""
+    sentences: list[str] = []
+    for piece in _AFTER_SENTENCE.split(line):
+        if sentences and not (piece[:1].isupper() or piece.startswith(_SENTENCE_START)):
+            sentences[-1] += f" {piece}"
+        elif piece:
+            sentences.append(piece)
+    return sentences
 
 
 def read_document(path: Path) -> Document:

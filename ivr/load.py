@@ -11,11 +11,13 @@ from .document import Passage, passages_fingerprint, read_document
 from .model import (
     KEYS,
     REPEAT,
+    SPOKEN_ACTIONS,
     SYSTEM_PROMPTS,
     Hotline,
     Language,
     Line,
     Menu,
+    MoreTime,
     NoInput,
     NotSpoken,
     Prompt,
@@ -24,12 +26,15 @@ from .model import (
     WaitSeconds,
     Where,
 )
+from .speech_words import words_of
 from .spoken import SpokenForms, join_passages
 from .yamlfile import ConfigError, Path_, YamlFile, load_yaml
 
 _MISSING = object()
 PLACEHOLDER_TTS = ("piper", "espeak-ng", "none")
 LANGUAGE_FIELDS = {
+    "words",
+    "filler_words",
     "language",
     "voice",
     "placeholder_tts",
@@ -140,19 +145,29 @@ def load_line(prompts_dir: Path) -> Line:
                     f"use one of {sorted([*menus, *sections, REPEAT])}",
                 )
 
-    codes = menu.get(("languages",), list, ["en"])
-    languages = {}
-    for index, code in enumerate(codes):
-        if not isinstance(code, str):
-            raise menu.error(("languages", index), f"{code!r} should be a language file's name")
-        languages[code] = _language(prompts_dir, code, menus, sections)
-    if not languages:
-        raise menu.error(("languages",), "name at least one language, like [en]")
+    more_time = MoreTime(
+        key=menu.key(("more_time", "key"), "#"),
+        factor=menu.number(("more_time", "factor"), 2, 2, 5),
+    )
+    switch_keys = _switch_keys(menu)
+    # Keys that act in the same place must differ (the hotline key is checked by each call).
+    _unique_keys(menu, ("more_time", "key"), [*section_keys.by_key(), more_time.key], hotline.key)
+    for menu_id, m in menus.items():
+        _unique_keys(menu, ("menus", menu_id), [*m.keys, more_time.key], hotline.key)
+    start_keys = [*menus[start].keys, more_time.key, *switch_keys.values()]
+    _unique_keys(menu, ("languages",), start_keys, hotline.key)
+
+    languages = {
+        code: _language(prompts_dir, code, key, menus, sections, switch_keys)
+        for code, key in {**{c: None for c in _language_codes(menu)}, **switch_keys}.items()
+    }
+    codes = list(languages)
 
     return Line(
         start=start,
         hotline=hotline,
         wait=wait,
+        more_time=more_time,
         no_input=no_input,
         section_keys=section_keys,
         menus=MappingProxyType(menus),
@@ -160,6 +175,25 @@ def load_line(prompts_dir: Path) -> Line:
         languages=MappingProxyType(languages),
         default_language=codes[0],
     )
+
+
+def _language_codes(menu: _Reader) -> list[str]:
+    codes = menu.get(("languages",), dict, {"en": {}})
+    if not codes:
+        raise menu.error(("languages",), "name at least one language, like en: {}")
+    return [str(code) for code in codes]
+
+
+def _switch_keys(menu: _Reader) -> dict[str, str]:
+    """Language -> the key that switches a call to it (the first language has none)."""
+    codes = _language_codes(menu)
+    keys = {}
+    for code in codes[1:]:
+        entry = menu.get(("languages", code), dict, {})
+        if "key" not in entry:
+            raise menu.error(("languages", code), f"give {code} a key: the greeting offers it")
+        keys[code] = menu.key(("languages", code, "key"))
+    return keys
 
 
 def _unique_keys(file: _Reader, at: Path_, keys: list[str], hotline_key: str) -> None:
@@ -210,7 +244,12 @@ def _sections(file: _Reader) -> dict[str, Section]:
 
 
 def _language(
-    prompts_dir: Path, code: str, menus: dict[str, Menu], sections: dict[str, Section]
+    prompts_dir: Path,
+    code: str,
+    switch_key: str | None,
+    menus: dict[str, Menu],
+    sections: dict[str, Section],
+    switch_keys: dict[str, str],
 ) -> Language:
     file = _Reader(load_yaml(prompts_dir / f"{code}.yaml"))
     if not isinstance(file.file.data, dict):
@@ -226,6 +265,8 @@ def _language(
     for section in sections.values():
         needed.update({point: section.where for point in section.points})
     needed.update({name: None for name in SYSTEM_PROMPTS})
+    if switch_key is not None:
+        needed["language_offer"] = None
     for prompt_id, where in needed.items():
         if prompt_id not in prompts:
             used = f" (used at {where})" if where else " (the line speaks it itself)"
@@ -254,6 +295,14 @@ def _language(
                 where=file.where(item_at),
             )
         )
+    needed_words = (
+        {t for m in menus.values() for t in m.keys.values()}
+        | set(SPOKEN_ACTIONS)
+        | set(switch_keys)
+    )
+    allowed_words = needed_words | set(menus) | set(sections)
+    fillers = frozenset(w for f in file.get(("filler_words",), list, []) for w in words_of(str(f)))
+    words = _words(file, needed_words, allowed_words, fillers)
     unknown = set(file.file.data) - LANGUAGE_FIELDS
     if unknown:
         raise file.error(
@@ -268,8 +317,35 @@ def _language(
         document=document,
         prompts=MappingProxyType(prompts),
         not_spoken=tuple(not_spoken),
+        words=MappingProxyType(words),
+        fillers=fillers,
+        switch_key=switch_key,
         where=file.where(()),
     )
+
+
+def _words(
+    file: _Reader, needed: set[str], allowed: set[str], fillers: frozenset[str]
+) -> dict[str, tuple[str, ...]]:
+    """What a caller may say for each option; every option a key leads to needs a phrase."""
+    given = file.get(("words",), dict)
+    for option in sorted(needed - {str(o) for o in given}):
+        raise file.error(("words",), f"say which words choose {option!r}: add {option}: [...]")
+    words = {}
+    for option in given:
+        at = ("words", str(option))
+        if str(option) not in allowed:
+            raise file.error(at, f"{option!r} is no option; use one of {sorted(allowed)}")
+        phrases = file.get(at, list)
+        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise file.error(at, f"list the words for {option!r}, like [police, the police]")
+        for phrase in phrases:
+            if not words_of(phrase, fillers):
+                raise file.error(
+                    at, f"{phrase!r} is only filler words; a caller could not choose it"
+                )
+        words[str(option)] = tuple(p.strip() for p in phrases)
+    return words
 
 
 def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) -> Prompt:

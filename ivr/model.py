@@ -24,7 +24,10 @@ SYSTEM_PROMPTS = (
     "transfer_failed",
     "transfer_completed",
     "goodbye",
+    "more_time_on",
 )
+# What a caller can do by speaking, besides the menus' own targets.
+SPOKEN_ACTIONS = ("repeat", "next", "previous", "main_menu", "hotline", "more_time")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ class WaitSeconds:
 
 
 @dataclass(frozen=True)
+class MoreTime:
+    key: str  # in every menu and section
+    factor: int  # every wait is this many times longer for the rest of the call
+
+
+@dataclass(frozen=True)
 class Language:
     id: str  # the language file's name, e.g. "en"
     code: str  # e.g. "en-US", for <Say language=...>
@@ -124,6 +133,9 @@ class Language:
     document: Document
     prompts: MappingProxyType[str, Prompt]
     not_spoken: tuple[NotSpoken, ...]
+    words: MappingProxyType[str, tuple[str, ...]]  # option -> phrases a caller may say for it
+    fillers: frozenset[str]  # words a match ignores ("um", "please")
+    switch_key: str | None  # offered in the greeting; switches a call to this language
     where: Where
 
 
@@ -134,6 +146,7 @@ class Line:
     start: str
     hotline: Hotline
     wait: WaitSeconds
+    more_time: MoreTime
     no_input: NoInput
     section_keys: SectionKeys
     menus: MappingProxyType[str, Menu]

@@ -14,20 +14,30 @@ class CallState:
     node: str  # a menu or section id
     point: int = 0  # the point being read, in a section
     misses: int = 0  # silent tries or wrong keys in a row
+    lang: str = ""  # the call's language; "" for the line's first
+    slow: bool = False  # the caller asked for more time
 
     def query(self) -> str:
-        return urlencode({"n": self.node, "p": self.point, "m": self.misses})
+        fields: dict[str, object] = {"n": self.node, "p": self.point, "m": self.misses}
+        if self.lang:
+            fields["l"] = self.lang
+        if self.slow:
+            fields["t"] = 1
+        return urlencode(fields)
 
     @classmethod
     def parse(cls, args: Mapping[str, str], line: Line) -> CallState:
-        """Read the state from URL arguments; anything not valid starts over at the main menu."""
+        """Read the state from URL arguments; a position not valid starts at the main menu."""
+        lang = args.get("l", "")
+        lang = lang if lang in line.languages and lang != line.default_language else ""
+        slow = args.get("t") == "1"
         node = line.node(args.get("n", ""))
         point = _small_int(args.get("p", "0"))
         misses = _small_int(args.get("m", "0"))
         limit = len(node.points) if isinstance(node, Section) else 1
         if node is None or point is None or misses is None or point >= limit:
-            return cls(line.start)
-        return cls(node.id, point, min(misses, line.no_input.tries))
+            return cls(line.start, lang=lang, slow=slow)
+        return cls(node.id, point, min(misses, line.no_input.tries), lang, slow)
 
 
 def _small_int(text: str) -> int | None:

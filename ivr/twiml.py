@@ -8,6 +8,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from .flow import Ask, Hangup, Reply, Transfer
 from .model import Language, Line
 from .recordings import Recordings
+from .speech import hints
 
 # Action URLs are relative, so the line works under any host and path prefix.
 KEY_URL = "key"
@@ -34,34 +35,55 @@ class Speaker:
         parent.say(prompt.text, voice=self.language.voice, language=self.language.code)
 
 
-def render(
-    reply: Reply, line: Line, speaker: Speaker, *, caller_id: str | None, audio_base: str
-) -> str:
-    """The TwiML for `reply`; recordings are played from `audio_base` (an absolute URL)."""
-    response = VoiceResponse()
-    if isinstance(reply, Ask):
-        action = f"{KEY_URL}?{reply.state.query()}"
-        # One key acts at once; no finish key, so "#" can be a menu key.
-        gather = response.gather(
-            action=action, method="POST", num_digits=1, finish_on_key="", timeout=reply.wait
-        )
-        for prompt_id in reply.say:
-            speaker.speak(gather, prompt_id, audio_base)
-        # Silence falls through the Gather to here: the same URL, with no Digits.
-        response.redirect(action, method="POST")
-    elif isinstance(reply, Transfer):
-        for prompt_id in reply.say:
-            speaker.speak(response, prompt_id, audio_base)
-        dial = response.dial(
-            action=f"{DIAL_URL}?{reply.state.query()}",
-            method="POST",
-            timeout=line.hotline.ring_seconds,
-            caller_id=caller_id,
-        )
-        dial.number(line.hotline.number)
-    else:
-        assert isinstance(reply, Hangup)
-        for prompt_id in reply.say:
-            speaker.speak(response, prompt_id, audio_base)
-        response.hangup()
-    return str(response.to_xml())
+class Renderer:
+    """TwiML for the replies of one line, in each of its languages."""
+
+    def __init__(self, line: Line, recordings: Recordings) -> None:
+        self.line = line
+        self.speakers = {code: Speaker(lang, recordings) for code, lang in line.languages.items()}
+        self.hints = {code: hints(line, code) for code in line.languages}
+
+    def render(self, reply: Reply, *, caller_id: str | None, audio_base: str) -> str:
+        """The TwiML for `reply`; recordings are played from `audio_base` (an absolute URL)."""
+        code = reply.state.lang or self.line.default_language
+
+        def speak(parent: TwiML, item: str) -> None:
+            # "es/language_offer" is a prompt of another language, in that language's voice.
+            other, _, prompt_id = item.rpartition("/")
+            self.speakers[other or code].speak(parent, prompt_id, audio_base)
+
+        response = VoiceResponse()
+        if isinstance(reply, Ask):
+            action = f"{KEY_URL}?{reply.state.query()}"
+            # One key acts at once; no finish key, so "#" can be a menu key. Speech works too.
+            gather = response.gather(
+                action=action,
+                method="POST",
+                input="dtmf speech",
+                num_digits=1,
+                finish_on_key="",
+                timeout=reply.wait,
+                speech_timeout="auto",
+                language=self.line.languages[code].code,
+                hints=self.hints[code],
+            )
+            for item in reply.say:
+                speak(gather, item)
+            # Silence falls through the Gather to here: the same URL, with no Digits.
+            response.redirect(action, method="POST")
+        elif isinstance(reply, Transfer):
+            for item in reply.say:
+                speak(response, item)
+            dial = response.dial(
+                action=f"{DIAL_URL}?{reply.state.query()}",
+                method="POST",
+                timeout=self.line.hotline.ring_seconds,
+                caller_id=caller_id,
+            )
+            dial.number(self.line.hotline.number)
+        else:
+            assert isinstance(reply, Hangup)
+            for item in reply.say:
+                speak(response, item)
+            response.hangup()
+        return str(response.to_xml())

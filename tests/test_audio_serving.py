@@ -35,7 +35,8 @@ def audio_server(run_server, tmp_path_factory):
 def test_a_fresh_recording_is_played_from_a_versioned_url(audio_server):
     server, recordings, _ = audio_server
     call = server.call().start()
-    greeting, menu = call.transcript[:2]
+    greeting, offer, menu = call.transcript[:3]
+    assert (offer.kind, offer.text) == ("say", "Para español, oprime 9.")  # no recording yet
     sha = recordings["en/greeting"]["sha256"]
     assert greeting.kind == "play"
     assert greeting.url == f"{server.url}/audio/en/greeting.wav?v={sha[:16]}"

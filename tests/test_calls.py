@@ -31,7 +31,7 @@ def test_greeting_says_911_first_then_names_the_line_and_key_0(server):
     assert "Calling the Police" in call.heard()
     assert "press 0" in call.heard()
     # The greeting and the menu are inside the Gather: a key cuts them off.
-    assert [e.kind in ("say", "play") for e in call.transcript] == [True, True, False]
+    assert [e.kind in ("say", "play") for e in call.transcript] == [True, True, True, False]
     assert call.transcript[-1].kind == "wait"
     assert call.waiting_for == "key"
 

@@ -24,15 +24,18 @@ def ivr_call(*args: str, stdin: str = "", env: dict[str, str] | None = None):
 
 
 def test_a_scripted_call_prints_the_whole_transcript():
-    result = ivr_call("--keys", "1,#,0,busy")
+    result = ivr_call("--keys", "1,7,#,0,busy")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Calling http://localhost/voice"
     assert "hang up and call 9-1-1" in lines[1]
     assert "> caller presses 1" in lines
     assert any("Sometimes the best way to keep yourself safe" in line for line in lines)
-    assert "> caller presses #" in lines
+    assert "> caller presses 7" in lines
     assert any("Sorry, that is not an option." in line for line in lines)
+    assert "> caller presses #" in lines
+    assert any("You have more time to answer now." in line for line in lines)
+    assert "  ... waiting for a key, 6 s" in lines, "the point's wait doubled"
     assert any(line.startswith("  TRANSFER to +18663319474") for line in lines)
     assert "> the transfer ends: busy" in lines
     assert any("could not be reached just now" in line for line in lines)

@@ -1,0 +1,15 @@
+"""Words as speech matching sees them: no case, no accents, no punctuation, no fillers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def words_of(text: str, fillers: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Lower-case words without accents or punctuation, fillers left out."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return tuple(w for w in _NOT_WORD.sub(" ", plain).split() if w not in fillers)
