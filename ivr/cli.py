@@ -73,8 +73,9 @@ def check(as_json: bool) -> None:
 @click.argument("url", required=False)
 @click.option(
     "--keys",
-    help="Keys to press, comma-separated; an empty item is silence. At a transfer, the next "
-    "item is its outcome: answered, busy, no-answer or failed. Without it, type as you go.",
+    help="Keys to press, comma-separated; an empty item is silence, words are speech. At a "
+    "transfer, the next item is its outcome: answered, busy, no-answer or failed. Without "
+    "--keys, type as you go.",
 )
 @click.option("--audio", "play_audio", is_flag=True, help="Also play the recordings out loud.")
 def call(url: str | None, keys: str | None, play_audio: bool) -> None:

@@ -63,7 +63,18 @@ def flowchart(line: Line) -> Flowchart:
             lines = [
                 f"{k}: {'repeat this menu' if t == REPEAT else t}" for k, t in menu.keys.items()
             ]
-            lines += ["wrong key: not an option, again", f"silence: asked again, {tries} tries"]
+            if node_id == line.start:
+                lines += [
+                    f"{lang.switch_key}: the whole call in {code}"
+                    for code, lang in line.languages.items()
+                    if lang.switch_key is not None
+                ]
+            lines += [
+                f"{line.more_time.key}: more time (waits x{line.more_time.factor})",
+                "wrong key: not an option, again",
+                f"silence: asked again, {tries} tries",
+                "speech: the words for a key",
+            ]
             add(Box(node_id, f"menu {node_id}", lines, "menu", row[node_id]))
             for key, target in menu.keys.items():
                 if target != REPEAT:
@@ -78,7 +89,8 @@ def flowchart(line: Line) -> Flowchart:
                 f"{len(points)} points, one at a time",
                 _clip(first, 36),
                 f"{keys.next} next · {keys.repeat} repeat · {keys.previous} back",
-                f"{keys.main_menu} main menu · silence: next point",
+                f"{keys.main_menu} main menu · {line.more_time.key} more time",
+                "silence: next point",
                 "after the last point: main menu",
             ]
             add(Box(node_id, f"section {node_id}", lines, "section", row[node_id]))

@@ -58,10 +58,6 @@ class WebhookLog:
 
 def configure(level: str) -> None:
     """Send the "ivr" logger to standard error at `level`, timestamps in UTC."""
-    # Thread and process details are never logged: skip working them out.
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     logger = logging.getLogger("ivr")
     if not logger.handlers:
         handler = LineHandler()

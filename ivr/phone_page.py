@@ -28,7 +28,7 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-FORWARDED_PARAMS = ("Digits", "DialCallStatus")
+FORWARDED_PARAMS = ("Digits", "DialCallStatus", "SpeechResult")
 CALLER = "+15005550006"  # a Twilio test number, never a real caller
 LINE_NUMBER = "+15005550001"
 
@@ -71,7 +71,7 @@ def phone_page(
             "To": LINE_NUMBER,
             "CallStatus": "in-progress",
             "Direction": "inbound",
-            **{k: str(given[k])[:64] for k in FORWARDED_PARAMS if k in given},
+            **{k: str(given[k])[:200] for k in FORWARDED_PARAMS if k in given},
         }
         target = f"{path}?{url.query}" if url.query else path
         headers = {}

@@ -61,10 +61,11 @@ def flask_post(app: Any) -> Post:
 
 @dataclass
 class Event:
-    kind: str  # say, play, wait, key, silence, dial, outcome, hangup, error
+    kind: str  # say, play, wait, key, speech, silence, dial, outcome, hangup, error
     text: str
     url: str | None = None  # for play: the recording's URL
     seconds: float | None = None  # for play: the recording's duration
+    language: str | None = None  # for say: the language it is spoken in
 
     def __str__(self) -> str:
         if self.kind == "play":
@@ -114,6 +115,17 @@ class SimulatedCall:
                 self._fetch(self._resolve(gather.get("action", self.url)), {})
             else:
                 self._run(self.after_wait)
+        return self
+
+    def say(self, words: str) -> SimulatedCall:
+        """Speak at a Gather that listens for speech, as Twilio reports it: SpeechResult."""
+        if self.waiting_for != "key" or self.waiting_on is None:
+            raise RuntimeError(f"the call is not listening ({self.waiting_for})")
+        if "speech" not in self.waiting_on.get("input", "dtmf"):
+            raise RuntimeError("this Gather does not listen for speech")
+        self.transcript.append(Event("speech", words))
+        action = self._resolve(self.waiting_on.get("action", self.url))
+        self._fetch(action, {"SpeechResult": words, "Confidence": "0.9"})
         return self
 
     def dial_outcome(self, status: str) -> SimulatedCall:
@@ -189,7 +201,8 @@ class SimulatedCall:
 
     def _hear(self, verb: ET.Element) -> None:
         if verb.tag == "Say":
-            self.transcript.append(Event("say", (verb.text or "").strip()))
+            text = (verb.text or "").strip()
+            self.transcript.append(Event("say", text, language=verb.get("language")))
         elif verb.tag == "Play":
             url = (verb.text or "").strip()
             path = urllib.parse.urlsplit(url).path

@@ -32,6 +32,7 @@ _SHOWN_AS = {
     "say": "  line (voice): {text}",
     "wait": "  ... waiting for {text}",
     "key": "> caller presses {text}",
+    "speech": '> caller says "{text}"',
     "silence": "> caller stays silent ({text})",
     "dial": "  TRANSFER to {text}",
     "outcome": "> the transfer ends: {text}",
@@ -43,11 +44,13 @@ def describe(event: Event) -> str:
     if event.kind == "play":
         length = f" {event.seconds:.1f} s" if event.seconds is not None else ""
         return f"  line (recording{length}): {event.text}"
+    if event.kind == "say" and event.language:
+        return f"  line (voice, {event.language}): {event.text}"
     return _SHOWN_AS.get(event.kind, "  !! {text}").format(text=event.text)
 
 
 def parse_keys(script: str) -> list[str]:
-    """`1,#,,0` -> ["1", "#", "", "0"]; an empty item is silence."""
+    """`1,#,,next` -> ["1", "#", "", "next"]; an empty item is silence, words are speech."""
     return [item.strip() for item in script.split(",")]
 
 
@@ -100,11 +103,14 @@ def run_call(
     show()
     while not call.ended:
         if call.waiting_for == "key":
-            answer = _next(script, ask, "key (Enter for silence, q to hang up)> ")
+            answer = _next(script, ask, "key or words (Enter for silence, q to hang up)> ")
             if answer is None or answer == "q":
                 say("  caller hangs up")
                 break
-            call.press(answer[:1] or None)
+            if len(answer.strip()) > 1:
+                call.say(answer.strip())  # more than a key: the caller speaks
+            else:
+                call.press(answer.strip() or None)
         else:
             choices = "answered, busy, no-answer, failed"
             answer = _next(script, ask, f"transfer outcome ({choices})> ")

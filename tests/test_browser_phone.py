@@ -144,3 +144,20 @@ def test_with_a_token_the_page_still_drives_the_signed_webhooks(run_server, brow
         wait_for_text(page, EN["reach.intro"].text[:40])
         assert "application error" not in transcript(page)
         context.close()
+
+
+def test_spanish_and_typed_speech(local_server, page):
+    page.goto(f"{local_server.url}/phone?rate=8")
+    page.get_by_role("button", name="Call").click()
+    wait_for_text(page, "Para español, oprime 9.")
+    page.keyboard.press("9")
+    wait_for_text(page, "Si estás en peligro inmediato")
+    page.get_by_label("Or say something").fill("la policía, por favor")
+    page.get_by_role("button", name="Say").click()
+    wait_for_text(page, 'You said: "la policía, por favor"')
+    wait_for_text(page, "A veces, la mejor manera de protegerte")
+    page.get_by_label("Or say something").fill("siguiente")
+    page.get_by_label("Or say something").press("Enter")
+    wait_for_text(page, "¿Qué puede hacer la policía?")
+    # Digits typed into the words box are words, not keys.
+    assert "You pressed" not in transcript(page).split("You pressed 9")[1]

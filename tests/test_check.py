@@ -185,3 +185,23 @@ def test_a_missing_recording_is_a_warning_and_json_output(prompts_copy, audio_co
 def test_word_diff():
     assert word_diff("a b c", "a x c") == "a [-b-] {+x+} c"
     assert word_diff("a b", "a b c") == "a b {+c+}"
+
+
+def test_the_spanish_document_is_checked_like_the_english_one(prompts_copy, audio_copy):
+    spanish = prompts_copy / "calling-the-police.es.txt"
+    line = replace_once(
+        spanish,
+        "- Arrestar a tu pareja abusiva",
+        "- Llevarte a un hospital.\n- Arrestar a tu pareja abusiva",
+    )
+    replace_once(spanish, "al 22522", "al 22533")
+    result = ivr_check(prompts_copy, audio_copy)
+    assert result.returncode == 1
+    assert f"calling-the-police.es.txt:{line}: error: this bullet is not spoken" in result.stdout
+    assert "'Llevarte a un hospital.'" in result.stdout
+    assert "prompt 'reach.text' rewords a passage that changed" in result.stdout
+    assert "es.yaml" in result.stdout
+    # The Spanish recording of a changed verbatim prompt is stale, like an English one.
+    replace_once(spanish, "un lugar seguro", "un sitio seguro")
+    assert "en/police.stop_abuse" not in ivr_check(prompts_copy, audio_copy).stdout
+    assert "es/police.stop_abuse.wav, is stale" in ivr_check(prompts_copy, audio_copy).stdout

@@ -38,3 +38,14 @@ def test_every_line_is_written_and_the_level_is_honoured():
     )
     assert len(lines) == 1000 and lines[-1].endswith("call=abc key line 999")
     assert all(LINE.match(line) for line in lines)
+
+
+def test_the_server_logs_cleanly_from_start_to_shutdown(tmp_path):
+    from .conftest import TOKEN, start_server, stop_server
+
+    server = start_server(tmp_path / "log", {"TWILIO_AUTH_TOKEN": TOKEN})
+    server.call().start().press("1")
+    stop_server(server)
+    log = server.log()
+    assert "Shutting down: Master" in log
+    assert "Logging error" not in log and "Traceback" not in log

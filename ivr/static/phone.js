@@ -176,9 +176,18 @@
     request(action, { Digits: key });
   }
 
+  function speakWords(words) {
+    if (!call || !call.gather || !words) return; // heard only while the line listens
+    const action = call.gather.action;
+    log(`You said: "${words}"`, "caller");
+    request(action, { SpeechResult: words });
+  }
+
   function setInCall(inCall) {
     $("call").disabled = inCall;
     $("hangup").disabled = !inCall;
+    $("words").disabled = !inCall;
+    $("say").disabled = !inCall;
     keyButtons.forEach((b) => { b.disabled = !inCall; });
   }
 
@@ -212,8 +221,13 @@
   keyButtons.forEach((b) => b.addEventListener("click", () => press(b.dataset.key)));
   document.querySelectorAll("[data-outcome]").forEach((b) =>
     b.addEventListener("click", () => transferEnds(b.dataset.outcome, b.textContent.toLowerCase())));
+  $("speak").addEventListener("submit", (event) => {
+    event.preventDefault();
+    speakWords($("words").value.trim());
+    $("words").value = "";
+  });
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.target === $("words")) return;
     if ("0123456789*#".includes(event.key) && event.key.length === 1) {
       event.preventDefault();
       press(event.key);

@@ -1,0 +1,246 @@
+"""Callers who need Spanish, cannot press keys, or need more time: whole calls, signed."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.load import load_line
+from ivr.speech import NOT_A_KEY, SpeechKeys
+from ivr.speech_words import words_of
+from ivr.state import CallState
+
+from .conftest import ROOT
+
+LINE = load_line(ROOT / "prompts")
+EN = LINE.languages["en"].prompts
+ES = LINE.languages["es"].prompts
+
+
+def spoken(call, *kinds: str) -> list:
+    return [e for e in call.transcript if e.kind in (kinds or ("say", "play"))]
+
+
+def test_the_greeting_offers_spanish_in_spanish_on_one_key(server):
+    call = server.call().start()
+    greeting, offer, menu = spoken(call)[:3]
+    assert greeting.text == EN["greeting"].text and menu.text == EN["main_menu"].text
+    assert (offer.kind, offer.text, offer.language) == ("say", "Para español, oprime 9.", "es-US")
+    assert call.waiting_on.get("language") == "en-US"
+
+
+def test_a_whole_call_in_spanish(server):
+    call = server.call().start()
+    call.transcript.clear()
+    call.press("9")
+    first, menu = spoken(call)[:2]
+    assert first.text.startswith("Si estás en peligro inmediato, cuelga y llama al 9-1-1.")
+    assert menu.text == ES["main_menu"].text
+    assert all(e.language == "es-US" for e in spoken(call, "say"))
+    assert call.waiting_on.get("language") == "es-US"
+
+    # Every section, point by point, in Spanish.
+    for key, section_id in [("1", "police"), ("2", "what_you_can_do"), ("3", "reach_advocate")]:
+        points = [ES[p].text for p in LINE.sections[section_id].points]
+        call.transcript.clear()
+        call.press(key)
+        assert spoken(call)[0].text == points[0]
+        for point in points[1:]:
+            call.transcript.clear()
+            call.press("1")
+            assert spoken(call)[0].text == point
+        assert spoken(call)[-1].text == ES["end_of_section"].text
+        call.press("*")
+    assert "Detener el abuso el tiempo suficiente" in ES["police.stop_abuse"].text
+    assert ES["you.call"].text.startswith("Cuando llames al 9-1-1")
+
+    call.transcript.clear()
+    call.press("7")
+    assert spoken(call)[0].text == "Lo siento, esa no es una opción."
+    call.transcript.clear()
+    call.press("0")
+    (connecting,) = spoken(call)
+    assert "Puedes pedir que te atiendan en español" in connecting.text
+    call.transcript.clear()
+    call.dial_outcome("busy")
+    assert [e.text for e in spoken(call)] == [ES["transfer_failed"].text, ES["main_menu"].text]
+    call.press("").press("").press("").dial_outcome("no-answer")
+    assert spoken(call)[-1].text == ES["goodbye"].text and call.ended
+
+
+def test_a_call_by_speech_alone(server):
+    call = server.call().start()
+    assert call.waiting_on.get("input") == "dtmf speech"
+    assert "what can the police do" in call.waiting_on.get("hints")
+    police = [EN[p].text for p in LINE.sections["police"].points]
+    steps = [
+        ("Police, please.", police[0]),
+        ("Next", police[1]),
+        ("um, next one", police[2]),
+        ("GO BACK!", police[1]),
+        ("repeat", police[1]),
+        ("main menu", EN["main_menu"].text),
+        ("What can I do?", EN["you.intro"].text),
+        ("start over", EN["main_menu"].text),
+    ]
+    for words, heard in steps:
+        call.transcript.clear()
+        call.say(words)
+        assert spoken(call)[0].text == heard, words
+    call.transcript.clear()
+    call.say("police help")  # two options at once: the line never guesses
+    assert [e.text for e in spoken(call)] == [EN["not_an_option"].text, EN["main_menu"].text]
+    call.transcript.clear()
+    call.say("bananas")
+    assert spoken(call)[0].text == EN["not_an_option"].text
+    call.transcript.clear()
+    call.say("I need an advocate")
+    assert call.waiting_for == "dial"
+
+
+def test_spanish_by_speech(server):
+    call = server.call().start()
+    call.transcript.clear()
+    call.say("Español")
+    assert spoken(call)[0].text == ES["greeting"].text
+    call.transcript.clear()
+    call.say("¿Qué puede hacer la policía?")
+    assert spoken(call)[0].text == ES["police.why"].text
+    call.transcript.clear()
+    call.say("siguiente")
+    assert spoken(call)[0].text == ES["police.intro"].text
+    call.transcript.clear()
+    call.say("next")  # English words do not count in a Spanish call
+    assert spoken(call)[0].text == ES["not_an_option"].text
+
+
+def test_a_silent_caller_with_more_time(server):
+    call = server.call().start()
+    assert call.waiting_on.get("timeout") == "7"
+    call.transcript.clear()
+    call.press("#")
+    assert spoken(call)[0].text == EN["more_time_on"].text
+    assert call.waiting_on.get("timeout") == "14", "the menu's wait doubled"
+    call.press("1")
+    assert call.waiting_on.get("timeout") == "6", "a point's wait doubled too"
+    call.press("*")
+    for _ in range(3):
+        assert call.waiting_for == "key" and call.waiting_on.get("timeout") == "14"
+        call.press(None)
+    assert call.waiting_for == "dial", "silence still ends the loop"
+    call.dial_outcome("busy")
+    assert call.ended
+
+
+def test_more_time_and_language_travel_in_the_url(server):
+    call = server.call().start().press("9").press("#")
+    call.transcript.clear()
+    call.press("2")
+    assert "l=es" in call.waiting_on.get("action") and "t=1" in call.waiting_on.get("action")
+    assert spoken(call)[0].text == ES["you.intro"].text
+    assert call.waiting_on.get("timeout") == "6"
+
+
+def test_speech_is_never_logged(server):
+    secret = "my name is Maria Lopez and I live at 12 Oak Street"
+    call = server.call(call_sid="CA" + "8" * 32).start()
+    call.say(secret)
+    log = server.log()
+    assert "Maria" not in log and "Oak Street" not in log
+    assert "call=888888 key by speech at=main#0/m0 pressed=? ->" in log
+
+
+def test_every_gather_listens_for_speech_in_the_calls_language(server):
+    for keys, language in [([], "en-US"), (["9"], "es-US"), (["9", "2"], "es-US")]:
+        call = server.call().start()
+        for key in keys:
+            call.press(key)
+        gather = call.waiting_on
+        assert gather.get("input") == "dtmf speech"
+        assert gather.get("speechTimeout") == "auto"
+        assert gather.get("language") == language
+        assert gather.get("numDigits") == "1"
+
+
+# --- matching, without a server ------------------------------------------------------------
+
+
+KEYS = SpeechKeys(LINE)
+
+
+@pytest.mark.parametrize(
+    "words,key",
+    [
+        ("POLICE", "1"),
+        ("the police!", "1"),
+        ("um... what can the police do?", "1"),
+        ("What can I do", "2"),
+        ("chat", "3"),
+        ("help", "0"),
+        ("more time", "#"),
+        ("spanish", "9"),
+        ("police and chat", NOT_A_KEY),
+        ("", NOT_A_KEY),
+        ("purple", NOT_A_KEY),
+    ],
+)
+def test_what_words_choose_in_the_main_menu(words, key):
+    assert KEYS.key_for(CallState("main"), words) == key
+
+
+@pytest.mark.parametrize(
+    "words,key",
+    [
+        ("Siguiente", "1"),
+        ("atrás", "3"),
+        ("atras", "3"),
+        ("otra vez, por favor", "2"),
+        ("el menú principal", "*"),
+        ("necesito ayuda", "0"),
+        ("siguiente o atrás", NOT_A_KEY),
+    ],
+)
+def test_what_words_choose_in_a_spanish_section(words, key):
+    assert KEYS.key_for(CallState("police", 2, lang="es"), words) == key
+
+
+def test_words_forgive_case_accents_punctuation_and_fillers():
+    fillers = LINE.languages["en"].fillers
+    assert words_of("Um, NEXT... please!", fillers) == ("next",)
+    assert words_of("¿Qué puede hacer la Policía?") == ("que", "puede", "hacer", "la", "policia")
+
+
+def test_the_language_files_share_one_structure(prompts_copy):
+    from ivr.yamlfile import ConfigError
+
+    menu = prompts_copy / "menu.yaml"
+    menu.write_text(
+        menu.read_text().replace(
+            "      - police.arrest\n", "      - police.arrest\n      - police.new\n"
+        )
+    )
+    en = prompts_copy / "en.yaml"
+    en.write_text(
+        en.read_text().replace(
+            "  police.arrest:\n", "  police.new: A new point.\n  police.arrest:\n"
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_line(prompts_copy)
+    assert caught.value.path.name == "es.yaml"
+    assert "prompt 'police.new' is missing" in str(caught.value)
+
+
+def test_an_option_without_words_is_reported(prompts_copy):
+    from ivr.yamlfile import ConfigError
+
+    es = prompts_copy / "es.yaml"
+    es.write_text(es.read_text().replace("  more_time: [más tiempo, más despacio]\n", ""))
+    with pytest.raises(ConfigError) as caught:
+        load_line(prompts_copy)
+    assert "say which words choose 'more_time'" in str(caught.value)
+    assert caught.value.path.name == "es.yaml" and caught.value.line
+
+
+def test_the_spanish_document_is_marked_as_awaiting_review():
+    head = (ROOT / "prompts/calling-the-police.es.txt").read_text().splitlines()[0]
+    assert head.startswith("# TRADUCCIÓN PENDIENTE DE REVISIÓN")
