@@ -66,3 +66,13 @@ def test_a_call_to_a_running_server_is_signed(server):
     unsigned = ivr_call(server.url, "--keys", "1")
     assert unsigned.returncode == 1
     assert "application error: HTTP 403" in unsigned.stdout
+
+
+def test_a_call_in_spanish_by_voice():
+    result = ivr_call("--keys", "9,policía,siguiente,más tiempo")
+    assert result.returncode == 0, result.stderr
+    assert "  line (voice, es-US): Para español, oprime 9." in result.stdout
+    assert '> caller says "policía"' in result.stdout
+    assert "A veces, la mejor manera de protegerte" in result.stdout
+    assert "¿Qué puede hacer la policía?" in result.stdout
+    assert "Ahora tienes más tiempo para responder." in result.stdout
