@@ -11,8 +11,6 @@ from flask import Flask, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 HOTLINE = "+18663319474"
-VOICE = "Polly.Joanna"
-LANGUAGE = "en-US"
 APOLOGY = (
     "Sorry, this line is having trouble. "
     "If you are in immediate danger, hang up and call 9-1-1. "
@@ -22,6 +20,17 @@ AFTER = (
     "If you could not reach an advocate, call 1, 8 6 6, 3 3 1, 9 4 7 4, "
     "or text the word love is to 2 2 5 2 2. Goodbye."
 )
+# The same for Spanish-speaking callers, whose language the failing line may not know.
+APOLOGY_ES = (
+    "Lo sentimos, esta línea tiene problemas. "
+    "Si estás en peligro inmediato, cuelga y llama al 9-1-1. "
+    "Te comunicamos con una persona consejera; puedes pedir atención en español."
+)
+AFTER_ES = (
+    "Si no pudiste hablar con una persona consejera, llama al 1, 8 6 6, 3 3 1, 9 4 7 4, "
+    "o envía un mensaje de texto con la palabra love is al 2 2 5 2 2. Adiós."
+)
+SPOKEN = (("Polly.Joanna", "en-US"), ("Polly.Lupe", "es-US"))
 
 
 def caller_id_for(form: Mapping[str, str], setting: str) -> str | None:
@@ -35,11 +44,13 @@ def caller_id_for(form: Mapping[str, str], setting: str) -> str | None:
 
 def fallback_twiml(caller_id: str | None) -> str:
     response = VoiceResponse()
-    response.say(APOLOGY, voice=VOICE, language=LANGUAGE)
+    for text, (voice, language) in zip((APOLOGY, APOLOGY_ES), SPOKEN, strict=True):
+        response.say(text, voice=voice, language=language)
     # No action URL: if the app is failing, the call must not depend on it again.
     dial = response.dial(timeout=30, caller_id=caller_id)
     dial.number(HOTLINE)
-    response.say(AFTER, voice=VOICE, language=LANGUAGE)
+    for text, (voice, language) in zip((AFTER, AFTER_ES), SPOKEN, strict=True):
+        response.say(text, voice=voice, language=language)
     response.hangup()
     return str(response.to_xml())
 

@@ -68,7 +68,8 @@ def test_the_last_resort_twiml_bin_file_is_current_and_valid():
         "run `ivr twiml-bin > docs/last-resort.twiml.xml`"
     )
     root = ET.fromstring(committed)
-    assert [verb.tag for verb in root] == ["Say", "Dial", "Say", "Hangup"]
+    assert [verb.tag for verb in root] == ["Say", "Say", "Dial", "Say", "Say", "Hangup"]
+    assert [say.get("language") for say in root.iter("Say")] == ["en-US", "es-US"] * 2
     assert root.find("Dial").get("callerId") == "{{To}}"  # Twilio fills in the number called
     assert root.find("Dial/Number").text == HOTLINE
 
