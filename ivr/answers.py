@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from .flow import Ask, Flow, Hangup, Reply, Transfer
+from .flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Transfer
 from .model import KEYS, Line
 from .speech import SpeechKeys
 from .state import CallState
 from .twiml import Renderer
 
-DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 _CACHE_SIZE = 4096  # far more than the distinct answers of a real menu
 
 
@@ -35,7 +34,7 @@ def pressed_key(digits: str | None) -> str | None:
 
 
 def dial_status(status: str | None) -> str:
-    return status if status in DIAL_STATUSES else "other"
+    return status if status in CONNECTED or status in NOT_CONNECTED else "other"
 
 
 class Answers:

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from .answers import Answers
 from .call_log import CallLogDeleter, twilio_deleter
-from .fallback import MAX_BODY, NO_STORE, caller_id_for, fallback_twiml
+from .fallback import MAX_BODY, WEBHOOK_HEADERS, caller_id_for, fallback_response
 from .load import load_line
 from .log_output import WebhookLog
 from .log_output import configure as configure_logging
@@ -23,8 +23,6 @@ from .twiml import Renderer
 from .yamlfile import ConfigError
 
 log = logging.getLogger("ivr")
-# Each answer is for one moment of one call: no proxy may keep or replay it.
-WEBHOOK_HEADERS = {**NO_STORE, "X-Content-Type-Options": "nosniff"}
 
 
 def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | None = None) -> Flask:
@@ -86,7 +84,7 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
         log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
         if request.endpoint not in webhooks:
             return Response("internal error", status=500, mimetype="text/plain")
-        return Response(fallback_twiml(caller_id()), mimetype="text/xml", headers=WEBHOOK_HEADERS)
+        return fallback_response(request.form, settings.transfer_caller_id)
 
     @app.before_request
     def verify_signature() -> None:
@@ -122,7 +120,7 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     @app.post("/fallback")
     def fallback() -> Response:
         log.error("Twilio used the Fallback URL: the primary webhook failed")
-        return Response(fallback_twiml(caller_id()), mimetype="text/xml", headers=WEBHOOK_HEADERS)
+        return fallback_response(request.form, settings.transfer_caller_id)
 
     @app.post("/status")
     def status() -> Response:

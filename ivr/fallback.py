@@ -42,6 +42,17 @@ def caller_id_for(form: Mapping[str, str], setting: str) -> str | None:
     return setting
 
 
+MAX_BODY = 32 * 1024  # Twilio's webhooks are a few kilobytes
+# Each answer is for one moment of one call: no proxy may keep or replay it.
+WEBHOOK_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def fallback_response(form: Mapping[str, str], caller_id_setting: str) -> Response:
+    """The apology and the transfer, as a webhook's answer."""
+    twiml = fallback_twiml(caller_id_for(form, caller_id_setting))
+    return Response(twiml, mimetype="text/xml", headers=WEBHOOK_HEADERS)
+
+
 def fallback_twiml(caller_id: str | None) -> str:
     response = VoiceResponse()
     for text, (voice, language) in zip((APOLOGY, APOLOGY_ES), SPOKEN, strict=True):
@@ -84,15 +95,10 @@ def create_fallback_app() -> Flask:
     def fallback() -> Response:
         if check is not None and not check.is_valid(request):
             abort(403)
-        caller_id = caller_id_for(request.form, settings.transfer_caller_id)
-        return Response(fallback_twiml(caller_id), mimetype="text/xml", headers=NO_STORE)
+        return fallback_response(request.form, settings.transfer_caller_id)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
-
-
-MAX_BODY = 32 * 1024  # Twilio's webhooks are a few kilobytes
-NO_STORE = {"Cache-Control": "no-store"}

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from .model import REPEAT, Line, Menu, Section
 from .state import CallState
 
-# DialCallStatus values after which the caller talked with an advocate.
+# DialCallStatus values after which the caller talked with an advocate, and the others.
 CONNECTED = frozenset({"completed", "answered"})
+NOT_CONNECTED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ def phone_page(
 
     @blueprint.post("/phone/twiml")
     def twiml() -> Response:
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(400)
         url = urllib.parse.urlsplit(str(body.get("url", "")))
         root = public_root(request, public_base_url)
         path = url.path.removeprefix(urllib.parse.urlsplit(root).path)

@@ -31,11 +31,12 @@ class SpeechKeys:
             ]
             for code, language in line.languages.items()
         }
+        self._options = {node: self._options_at(node) for node in [*line.menus, *line.sections]}
 
     def key_for(self, state: CallState, utterance: str) -> str:
         """The key the caller's words choose at `state`, or NOT_A_KEY."""
         code = state.lang or self.line.default_language
-        options = self._options(state)
+        options = self._options[state.node]
         said = words_of(utterance, self.line.languages[code].fillers)
         chosen = {
             option
@@ -44,10 +45,10 @@ class SpeechKeys:
         }
         return options[chosen.pop()] if len(chosen) == 1 else NOT_A_KEY
 
-    def _options(self, state: CallState) -> dict[str, str]:
-        """Option -> key, for what can be chosen where the call is."""
+    def _options_at(self, node_id: str) -> dict[str, str]:
+        """Option -> key, for what can be chosen at a menu or section."""
         line = self.line
-        node = line.node(state.node)
+        node = line.node(node_id)
         options = {"hotline": line.hotline.key, "more_time": line.more_time.key}
         if isinstance(node, Section):
             keys = line.section_keys

@@ -13,6 +13,9 @@ from .speech import hints
 # Action URLs are relative, so the line works under any host and path prefix.
 KEY_URL = "key"
 DIAL_URL = "dial"
+# Seconds of pause that end what a caller says. A number, not "auto": Twilio refuses "auto"
+# with some speech models, and a refused <Gather> must never reach a caller.
+SPEECH_PAUSE_SECONDS = 2
 
 
 class Speaker:
@@ -63,7 +66,7 @@ class Renderer:
                 num_digits=1,
                 finish_on_key="",
                 timeout=reply.wait,
-                speech_timeout="auto",
+                speech_timeout=SPEECH_PAUSE_SECONDS,
                 language=self.line.languages[code].code,
                 hints=self.hints[code],
             )

@@ -161,3 +161,17 @@ def test_spanish_and_typed_speech(local_server, page):
     wait_for_text(page, "¿Qué puede hacer la policía?")
     # Digits typed into the words box are words, not keys.
     assert "You pressed" not in transcript(page).split("You pressed 9")[1]
+
+
+def test_the_relay_refuses_what_is_not_a_webhook(local_server):
+    import json
+
+    for body in (b"[1, 2]", b"not json", json.dumps({"url": "/audio/x"}).encode()):
+        request = urllib.request.Request(
+            f"{local_server.url}/phone/twiml",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=5)
+        assert caught.value.code == 400

@@ -156,7 +156,7 @@ def test_every_gather_listens_for_speech_in_the_calls_language(server):
             call.press(key)
         gather = call.waiting_on
         assert gather.get("input") == "dtmf speech"
-        assert gather.get("speechTimeout") == "auto"
+        assert gather.get("speechTimeout") == "2"
         assert gather.get("language") == language
         assert gather.get("numDigits") == "1"
 
