@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from .load import load_line
 from .model import Language, Line, Prompt
 from .recordings import MANIFEST, check_recording, read_manifest
 from .soundness import menu_problems, reachable
+from .speech_words import words_of
 from .yamlfile import ConfigError, shown
 
 
@@ -59,6 +61,9 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
         problems += _fidelity(language)
         problems += _coverage(language, spoken)
         problems += _recordings(language, manifest, audio_dir)
+        problems += _read_aloud(language)
+        problems += _numbers_said(language)
+    problems += _fallback_read_aloud()
     known = {f"{lang.id}/{p}" for lang in line.languages.values() for p in lang.prompts}
     for key in sorted(set(manifest) - known):
         problems.append(
@@ -182,6 +187,87 @@ def _recordings(language: Language, manifest: dict, audio_dir: Path) -> list[Pro
                 "run `ivr audio build`"
                 + (f" (re-record {entry['source_file']})" if entry.get("source_file") else ""),
                 f"recorded vs. now: {word_diff(entry['text'], prompt.text)}" if stale else "",
+            )
+        )
+    return problems
+
+
+# What a voice may read aloud as a word ("nine dash one dash one"), found in what a prompt says.
+_READ_ALOUD = (
+    (re.compile(r"\d\s*[-\u2010-\u2015]\s*\d"), 'a hyphen between digits, read as "dash"'),
+    (re.compile(r"/"), 'a slash, which a voice reads as "slash"'),
+    (re.compile(r"[#&@%*+=_|~^$€£<>\\]"), "a symbol, which a voice reads aloud as a word"),
+    (re.compile(r"\d{3,}"), "a number, which a voice may read whole instead of digit by digit"),
+)
+# A written form that is a number: "911", "22522", "1-866-331-9474".
+_NUMBER = re.compile(r"^\+?\d[\d ().-]*\d$")
+
+
+def _read_aloud(language: Language) -> list[Problem]:
+    fix = (
+        "write it in words, or give it a spoken form under spoken_forms in "
+        f'{language.where.path.name} (like "911": "nine one one")'
+    )
+    return [
+        Problem("error", str(prompt.where), f"prompt {prompt.id!r} has {found}", fix)
+        for prompt in language.prompts.values()
+        if (found := said_aloud(prompt.text))
+    ]
+
+
+def said_aloud(text: str) -> str | None:
+    """What in `text` a voice would read aloud as a word, and where; None if nothing."""
+    for pattern, what in _READ_ALOUD:
+        found = pattern.search(text)
+        if found is not None:
+            around = text[max(0, found.start() - 25) : found.end() + 25]
+            return f'{what}: {found.group(0)!r} in "…{around}…"'
+    return None
+
+
+def _fallback_read_aloud() -> list[Problem]:
+    """The fallback's words are constants, spoken even when the YAML cannot be read."""
+    from . import fallback
+
+    return [
+        Problem("error", shown(Path(fallback.__file__)), f"{name} has {found}", "write it in words")
+        for name in ("APOLOGY", "AFTER", "APOLOGY_ES", "AFTER_ES")
+        if (found := said_aloud(getattr(fallback, name)))
+    ]
+
+
+def _numbers_said(language: Language) -> list[Problem]:
+    """Each number's spoken form says its digits, in order, every time it says them."""
+    digit_of = {
+        word: key
+        for key, phrases in language.keys.items()
+        if key.isdigit()
+        for phrase in phrases
+        for word in words_of(phrase)
+    }
+    problems = []
+    for form in language.spoken_forms.values():
+        if not _NUMBER.match(form.written):
+            continue
+        digits = "".join(c for c in form.written if c.isdigit())
+        runs, run = [], ""
+        for word in (*words_of(form.said), ""):
+            if word.isdigit() or word in digit_of:
+                run += word if word.isdigit() else digit_of[word]
+            elif run:
+                runs, run = [*runs, run], ""
+        wrong = [r for r in runs if r != digits]
+        if runs and not wrong:
+            continue
+        problems.append(
+            Problem(
+                "error",
+                str(form.where),
+                f"the spoken form of {form.written} says "
+                + (", then ".join(wrong or runs) if runs else "no digits")
+                + f", not {digits}",
+                f"say its digits one by one, with the words under keys: in "
+                f"{language.where.path.name}, like {' '.join(language.keys[d][0] for d in digits)}",
             )
         )
     return problems

@@ -70,6 +70,40 @@ def check(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--verbose", is_flag=True, help="Also say where each number is heard.")
+def listen(verbose: bool) -> None:
+    """Listen to the recordings by machine: no symbol read aloud, numbers digit by digit.
+
+    Needs the recognizer: pip install -e '.[dev]' (or '.[audio]'). Exits 0 only without errors.
+    """
+    try:
+        from .audio.listen import listen_all
+    except ImportError as error:
+        _fail(RuntimeError(f"{error.name} is missing; install it: pip install -e '.[audio]'"))
+    try:
+        settings = Settings.from_env()
+        heard, skipped = listen_all(settings.prompts_dir, settings.audio_dir)
+    except (ConfigError, SettingsError) as error:
+        _fail(error)
+    problems = [problem for recording in heard for problem in recording.problems()]
+    for recording in heard:
+        if verbose:
+            click.echo(recording.summary())
+    for problem in problems:
+        click.echo(problem.render())
+    for line in skipped:
+        click.echo(f"not listened to: {line}")
+    errors = sum(p.severity == "error" for p in problems)
+    numbers = sum(len(r.numbers) for r in heard)
+    click.echo(
+        f"ivr listen: {len(heard)} recording(s), {numbers} number(s) heard; "
+        + (f"{errors} error(s), {len(problems) - errors} warning(s)" if problems else "clean"),
+        err=bool(problems),
+    )
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
 @click.argument("url", required=False)
 @click.option(
     "--keys",
@@ -78,7 +112,12 @@ def check(as_json: bool) -> None:
     "--keys, type as you go.",
 )
 @click.option("--audio", "play_audio", is_flag=True, help="Also play the recordings out loud.")
-def call(url: str | None, keys: str | None, play_audio: bool) -> None:
+@click.option(
+    "--timeline",
+    is_flag=True,
+    help="Start each line with the seconds from answer at which the caller hears it.",
+)
+def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) -> None:
     """Call the line from the terminal: the app in-process, or the server at URL."""
     from .recordings import read_manifest
     from .simulated_call import SimulatedCall, flask_post, http_post
@@ -112,7 +151,12 @@ def call(url: str | None, keys: str | None, play_audio: bool) -> None:
     )
     click.echo(f"Calling {voice_url}")
     finished = run_call(
-        simulated, parse_keys(keys) if keys is not None else None, click.echo, input, audio_out
+        simulated,
+        parse_keys(keys) if keys is not None else None,
+        click.echo,
+        input,
+        audio_out,
+        clock=timeline,
     )
     if finished.events("error"):
         sys.exit(1)

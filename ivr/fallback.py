@@ -11,24 +11,28 @@ from flask import Flask, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 HOTLINE = "+18663319474"
+# Numbers in words, digit by digit and twice, as the menu's spoken forms say them.
+_HOTLINE_EN = "one. eight, six, six. three, three, one. nine, four, seven, four"
+_HOTLINE_ES = "uno. ocho, seis, seis. tres, tres, uno. nueve, cuatro, siete, cuatro"
 APOLOGY = (
     "Sorry, this line is having trouble. "
-    "If you are in immediate danger, hang up and call 9-1-1. "
+    "If you are in immediate danger, hang up and call nine one one. "
     "Connecting you to a peer advocate at love is respect."
 )
 AFTER = (
-    "If you could not reach an advocate, call 1, 8 6 6, 3 3 1, 9 4 7 4, "
-    "or text the word love is to 2 2 5 2 2. Goodbye."
+    f"If you could not reach an advocate, call {_HOTLINE_EN}. Again: {_HOTLINE_EN}. "
+    "Or text the word love is, spelled L, O, V, E, I, S, to two two five, two two. Goodbye."
 )
 # The same for Spanish-speaking callers, whose language the failing line may not know.
 APOLOGY_ES = (
     "Lo sentimos, esta línea tiene problemas. "
-    "Si estás en peligro inmediato, cuelga y llama al 9-1-1. "
+    "Si estás en peligro inmediato, cuelga y llama al nueve uno uno. "
     "Te comunicamos con una persona consejera; puedes pedir atención en español."
 )
 AFTER_ES = (
-    "Si no pudiste hablar con una persona consejera, llama al 1, 8 6 6, 3 3 1, 9 4 7 4, "
-    "o envía un mensaje de texto con la palabra love is al 2 2 5 2 2. Adiós."
+    f"Si no pudiste hablar con una persona consejera, llama al {_HOTLINE_ES}. "
+    f"Otra vez: {_HOTLINE_ES}. O envía un mensaje de texto con la palabra love is, "
+    "que se deletrea L, O, V, E, I, S, al dos dos cinco, dos dos. Adiós."
 )
 SPOKEN = (("Polly.Joanna", "en-US"), ("Polly.Lupe", "es-US"))
 

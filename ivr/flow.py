@@ -14,6 +14,8 @@ from .state import CallState
 # DialCallStatus values after which the caller talked with an advocate, and the others.
 CONNECTED = frozenset({"completed", "answered"})
 NOT_CONNECTED = frozenset({"busy", "no-answer", "failed", "canceled"})
+# The tip on keeping a call private; spoken once a call, in a section or before goodbye.
+PRIVACY = "privacy"
 
 
 @dataclass(frozen=True)
@@ -54,22 +56,29 @@ class Flow:
             for code, language in line.languages.items()
             if language.switch_key is not None
         }
-
-    def greet(self, state: CallState | None = None) -> Reply:
-        """The greeting and the main menu, offering the other languages in their own."""
-        state = state or CallState(self.line.start)
-        current = state.lang or self.line.default_language
-        offers = tuple(
-            f"{code}/language_offer" for code in self._switches.values() if code != current
+        # A point that introduces a list ("Police may:") runs straight on into its first item.
+        self._leads_on = frozenset(
+            prompt.id
+            for language in line.languages.values()
+            for prompt in language.prompts.values()
+            if prompt.text.endswith(":")
         )
-        return self._enter(replace(state, node=self.line.start), say=("greeting", *offers))
+
+    def greet(self, state: CallState | None = None) -> Ask:
+        """The 911 advice, the other languages' offers, who this line is, then the main menu.
+
+        A caller who has just chosen their language heard the 911 advice in its offer.
+        """
+        state = replace(state or CallState(self.line.start), node=self.line.start)
+        advice = () if state.chosen else ("danger", *self._offers(state))
+        return self._menu(state, say=(*advice, "greeting"))
 
     def answer(self, state: CallState, digits: str | None) -> Reply:
         """The caller pressed `digits` (None or empty: silence) at `state`."""
         if digits == self.line.hotline.key:
-            return Transfer(("connecting",), replace(state, misses=0))
+            return Transfer(self._in_every_language("connecting", state), replace(state, misses=0))
         if digits == self.line.more_time.key:
-            return self._again(replace(state, slow=True, misses=0), notice="more_time_on")
+            return self._again(self._chose(state, slow=True), notice="more_time_on")
         node = self.line.node(state.node)
         if isinstance(node, Section):
             return self._in_section(node, state, digits)
@@ -79,25 +88,27 @@ class Flow:
         if node.id == self.line.start and digits in self._switches:
             code = self._switches[digits]
             lang = "" if code == self.line.default_language else code
-            return self.greet(CallState(self.line.start, lang=lang, slow=state.slow))
+            return self.greet(CallState(self.line.start, lang=lang, slow=state.slow, chosen=True))
         target = node.keys.get(digits)
         if target is None:
             return self._miss(state, "not_an_option")
-        return self._enter(replace(state, node=node.id if target == REPEAT else target))
+        return self._enter(self._chose(state, node=node.id if target == REPEAT else target))
 
     def dial_ended(self, state: CallState, status: str) -> Reply:
         if status in CONNECTED:
-            return Hangup(("transfer_completed",), state)
+            return self._hangup(state, "transfer_completed")
         if state.misses >= self.line.no_input.tries:
             # The caller was put through because they stopped answering: asking again would loop.
-            return Hangup(("transfer_failed", "goodbye"), state)
-        return self._enter(replace(state, node=self.line.start), say=("transfer_failed",))
+            return self._hangup(state, "transfer_failed", "goodbye")
+        return self._menu(replace(state, node=self.line.start), say=("transfer_failed",))
 
     def _in_section(self, section: Section, state: CallState, digits: str | None) -> Reply:
         last = len(section.points) - 1
         action = self._section_actions.get(digits or "", "next" if not digits else None)
         if action is None:
             return self._miss(state, "not_an_option")
+        if digits:
+            state = self._chose(state)
         if action == "main_menu" or (action == "next" and state.point == last):
             return self._enter(replace(state, node=self.line.start))
         step = {"next": 1, "previous": -1, "repeat": 0}[action]
@@ -107,35 +118,74 @@ class Flow:
         misses = state.misses + 1
         if misses >= self.line.no_input.tries:
             if self.line.no_input.then == "transfer":
-                return Transfer((notice, "connecting"), replace(state, misses=misses))
-            return Hangup((notice, "goodbye"), state)
+                connecting = self._in_every_language("connecting", state)
+                return Transfer((notice, *connecting), replace(state, misses=misses))
+            return self._hangup(state, notice, "goodbye")
         return self._again(replace(state, misses=misses), notice)
 
-    def _again(self, state: CallState, notice: str) -> Reply:
+    def _again(self, state: CallState, notice: str) -> Ask:
         """`notice`, then the same menu or point again."""
         node = self.line.node(state.node)
-        reply = self._point(node, state) if isinstance(node, Section) else self._enter(state)
-        assert isinstance(reply, Ask)
-        return replace(reply, say=(notice, *reply.say), state=state)
+        if isinstance(node, Section):
+            reply = self._point(node, state)
+            return replace(reply, say=(notice, *reply.say))
+        return self._menu(state, say=(notice, *self._offers(state)))
 
-    def _enter(self, state: CallState, say: tuple[str, ...] = ()) -> Reply:
+    def _enter(self, state: CallState) -> Ask:
         """Arrive at `state.node`: a menu's prompt, or a section's first point."""
         node = self.line.node(state.node)
-        if isinstance(node, Section):
-            first = self._point(node, replace(state, point=0, misses=0))
-            assert isinstance(first, Ask)
-            # The keys are announced once, after the first point, so content comes first.
-            return replace(first, say=(*say, first.say[0], "section_keys", *first.say[1:]))
-        assert isinstance(node, Menu)
+        if isinstance(node, Menu):
+            return self._menu(replace(state, misses=0))
+        assert isinstance(node, Section)
+        return self._point(node, replace(state, point=0, misses=0), entering=True)
+
+    def _menu(self, state: CallState, say: tuple[str, ...] = ()) -> Ask:
+        menu = self.line.menus[state.node]
+        return Ask((*say, menu.prompt), replace(state, point=0), self._wait(state, "menu"))
+
+    def _point(self, section: Section, state: CallState, entering: bool = False) -> Ask:
+        """A point (and, for a list's introduction, its first item), then the section's keys
+        once when the caller has just come in, and the end of the section after its last."""
+        last = len(section.points) - 1
+        point = state.point
+        say = [section.points[point]]
+        while say[-1] in self._leads_on and point < last:
+            point += 1
+            say.append(section.points[point])
+        if entering:
+            say.append("section_keys")
+        if point == last:
+            say.append("end_of_section")
+        told = state.told_privacy or PRIVACY in say
         return Ask(
-            (*say, node.prompt), replace(state, point=0, misses=0), self._wait(state, "menu")
+            tuple(say), replace(state, point=point, told_privacy=told), self._wait(state, "point")
         )
 
-    def _point(self, section: Section, state: CallState) -> Reply:
-        say = [section.points[state.point]]
-        if state.point == len(section.points) - 1:
-            say.append("end_of_section")
-        return Ask(tuple(say), state, self._wait(state, "point"))
+    def _hangup(self, state: CallState, *say: str) -> Hangup:
+        """The last words, with the privacy tip before them if the caller has not heard it;
+        the very last (the hotline's number, or thanks) in every language until one is chosen."""
+        tip = () if state.told_privacy else (PRIVACY,)
+        last = self._in_every_language(say[-1], state)
+        return Hangup((*say[:-1], *tip, *last), replace(state, told_privacy=True))
+
+    def _offers(self, state: CallState) -> tuple[str, ...]:
+        """Until the caller has chosen, each other language offers itself, in its own words."""
+        if state.chosen:
+            return ()
+        current = state.lang or self.line.default_language
+        others = [code for code in self._switches.values() if code != current]
+        return tuple(f"{code}/language_offer" for code in others)
+
+    def _in_every_language(self, prompt: str, state: CallState) -> tuple[str, ...]:
+        """`prompt` in the call's language, and, while the caller has not chosen, in the others."""
+        if state.chosen:
+            return (prompt,)
+        current = state.lang or self.line.default_language
+        others = [code for code in self.line.languages if code != current]
+        return (prompt, *(f"{code}/{prompt}" for code in others))
+
+    def _chose(self, state: CallState, **changes: object) -> CallState:
+        return replace(state, chosen=True, misses=0, **changes)  # type: ignore[arg-type]
 
     def _wait(self, state: CallState, kind: str) -> int:
         seconds = self.line.wait.menu if kind == "menu" else self.line.wait.point

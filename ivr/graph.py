@@ -46,11 +46,21 @@ def flowchart(line: Line) -> Flowchart:
     def add(box: Box) -> None:
         chart.boxes.setdefault(box.id, box)
 
+    offers = [
+        f"then in {code}, with key {lang.switch_key}"
+        for code, lang in line.languages.items()
+        if lang.switch_key is not None
+    ]
     add(
         Box(
             "call",
             "A call comes in",
-            ["greeting: 9-1-1 first, then", f"{hotline.key} for an advocate"],
+            [
+                "the 911 advice first,",
+                *offers,
+                "a recorded guide, not the police;",
+                f"{hotline.key} for an advocate",
+            ],
             "start",
         )
     )
@@ -116,7 +126,7 @@ def flowchart(line: Line) -> Flowchart:
         Box(
             "connected",
             "advocate answered",
-            ["when it ends: thank you,", "hang up"],
+            ["when it ends: the privacy tip", "(once a call), thanks, hang up"],
             "end",
             depth + 1,
         )

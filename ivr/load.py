@@ -23,6 +23,7 @@ from .model import (
     Prompt,
     Section,
     SectionKeys,
+    SpokenForm,
     WaitSeconds,
     Where,
 )
@@ -42,6 +43,7 @@ LANGUAGE_FIELDS = {
     "spoken_forms",
     "prompts",
     "not_spoken",
+    "keys",
 }
 _TYPE_NAMES = {str: "a text", int: "a whole number", dict: "a mapping", list: "a list"}
 
@@ -256,7 +258,15 @@ def _language(
         raise file.error((), f"{code}.yaml should be a mapping with language, voice and prompts")
     document = read_document(prompts_dir / file.get(("document",), str))
     written_forms = file.get(("spoken_forms",), dict, {})
-    forms = SpokenForms({str(k): file.get(("spoken_forms", str(k)), str) for k in written_forms})
+    spoken_forms = {
+        str(k): SpokenForm(
+            str(k),
+            file.get(("spoken_forms", str(k)), str).strip(),
+            file.where(("spoken_forms", str(k))),
+        )
+        for k in written_forms
+    }
+    forms = SpokenForms({k: form.said for k, form in spoken_forms.items()})
     prompts = {}
     for prompt_id in file.get(("prompts",), dict):
         prompts[str(prompt_id)] = _prompt(file, str(prompt_id), document, forms)
@@ -303,6 +313,7 @@ def _language(
     allowed_words = needed_words | set(menus) | set(sections)
     fillers = frozenset(w for f in file.get(("filler_words",), list, []) for w in words_of(str(f)))
     words = _words(file, needed_words, allowed_words, fillers)
+    keys = _keys(file, fillers)
     unknown = set(file.file.data) - LANGUAGE_FIELDS
     if unknown:
         raise file.error(
@@ -319,6 +330,8 @@ def _language(
         not_spoken=tuple(not_spoken),
         words=MappingProxyType(words),
         fillers=fillers,
+        keys=MappingProxyType(keys),
+        spoken_forms=MappingProxyType(spoken_forms),
         switch_key=switch_key,
         where=file.where(()),
     )
@@ -348,11 +361,28 @@ def _words(
     return words
 
 
+def _keys(file: _Reader, fillers: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """How each phone key is said; every key needs at least one word."""
+    given = file.get(("keys",), dict)
+    keys = {}
+    for key in KEYS:
+        if key not in {str(k) for k in given}:
+            raise file.error(("keys",), f'say how key {key} is said: add "{key}": [...]')
+    for key in given:
+        at = ("keys", str(key))
+        file.check_key(at, str(key))
+        phrases = file.get(at, list)
+        if not phrases or not all(isinstance(p, str) and words_of(p, fillers) for p in phrases):
+            raise file.error(at, f"list the words for key {key}, like [one]; not filler words")
+        keys[str(key)] = tuple(p.strip() for p in phrases)
+    return keys
+
+
 def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) -> Prompt:
     at = ("prompts", prompt_id)
     raw = file.file.data["prompts"][prompt_id]
     if isinstance(raw, str):
-        return Prompt(prompt_id, raw.strip(), (), (), None, None, file.where(at))
+        return Prompt(prompt_id, forms.apply(raw.strip()), (), (), None, None, file.where(at))
     if not isinstance(raw, dict):
         raise file.error(at, f"prompt {prompt_id!r} should be a text or have text: or passage:")
     unknown = set(raw) - {"text", "passage", "written_for"}
@@ -385,9 +415,10 @@ def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) ->
             f"add written_for: {passages_fingerprint(passages)!r}",
         )
     verbatim = forms.apply(join_passages([p.text for p in passages])) if passages else None
+    spoken = forms.apply(text.strip()) if text is not None else verbatim
     prompt = Prompt(
         prompt_id,
-        (text or verbatim or "").strip(),
+        (spoken or "").strip(),
         tuple(passages),
         tuple(excerpts),
         written_for,

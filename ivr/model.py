@@ -15,6 +15,7 @@ REPEAT = "repeat"
 
 # Prompts the engine itself speaks; every language must define them.
 SYSTEM_PROMPTS = (
+    "danger",
     "greeting",
     "not_an_option",
     "no_input",
@@ -25,6 +26,7 @@ SYSTEM_PROMPTS = (
     "transfer_completed",
     "goodbye",
     "more_time_on",
+    "privacy",
 )
 # What a caller can do by speaking, besides the menus' own targets.
 SPOKEN_ACTIONS = ("repeat", "next", "previous", "main_menu", "hotline", "more_time")
@@ -125,6 +127,15 @@ class MoreTime:
 
 
 @dataclass(frozen=True)
+class SpokenForm:
+    """How a written form is said on the phone: "911" as "nine one one"."""
+
+    written: str
+    said: str
+    where: Where
+
+
+@dataclass(frozen=True)
 class Language:
     id: str  # the language file's name, e.g. "en"
     code: str  # e.g. "en-US", for <Say language=...>
@@ -135,6 +146,8 @@ class Language:
     not_spoken: tuple[NotSpoken, ...]
     words: MappingProxyType[str, tuple[str, ...]]  # option -> phrases a caller may say for it
     fillers: frozenset[str]  # words a match ignores ("um", "please")
+    keys: MappingProxyType[str, tuple[str, ...]]  # phone key -> how it is said ("1": ("one",))
+    spoken_forms: MappingProxyType[str, SpokenForm]  # by written form, like "911"
     switch_key: str | None  # offered in the greeting; switches a call to this language
     where: Where
 

@@ -64,7 +64,7 @@ class Event:
     kind: str  # say, play, wait, key, speech, silence, dial, outcome, hangup, error
     text: str
     url: str | None = None  # for play: the recording's URL
-    seconds: float | None = None  # for play: the recording's duration
+    seconds: float | None = None  # for play: the recording's duration; for silence: its wait
     language: str | None = None  # for say: the language it is spoken in
 
     def __str__(self) -> str:
@@ -110,7 +110,8 @@ class SimulatedCall:
             self.transcript.append(Event("key", key))
             self._fetch(self._resolve(gather.get("action", self.url)), {"Digits": key})
         else:
-            self.transcript.append(Event("silence", f"{gather.get('timeout', '5')} s"))
+            timeout = gather.get("timeout", "5")
+            self.transcript.append(Event("silence", f"{timeout} s", seconds=float(timeout)))
             if gather.get("actionOnEmptyResult") == "true":
                 self._fetch(self._resolve(gather.get("action", self.url)), {})
             else:

@@ -1,4 +1,4 @@
-"""Spoken forms: how a written text is said clearly on a phone ("911" as "9-1-1")."""
+"""Spoken forms: how a written text is said clearly on a phone ("911" as "nine one one")."""
 
 from __future__ import annotations
 

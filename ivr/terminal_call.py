@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .simulated_call import Event, SimulatedCall
+from .timeline import duration
 
 # What a caller can choose when the line transfers them; the first is used when unsure.
 OUTCOMES = {
@@ -86,15 +87,24 @@ def run_call(
     say: Callable[[str], None],
     ask: Callable[[str], str],
     audio: AudioOut | None = None,
+    clock: bool = False,
 ) -> SimulatedCall:
-    """Drive `call` from a script of keys (None: ask the person at the terminal)."""
+    """Drive `call` from a script of keys (None: ask the person at the terminal).
+
+    With `clock`, each line starts with the seconds from answer at which the caller hears it.
+    """
     script: Iterator[str] | None = iter(keys) if keys is not None else None
     shown = 0
+    now = 0.0
 
     def show() -> None:
-        nonlocal shown
+        nonlocal shown, now
         for event in call.transcript[shown:]:
-            say(describe(event))
+            if clock:
+                say(f"{now:6.1f} s {describe(event)}")
+                now += duration(event)
+            else:
+                say(describe(event))
             if audio is not None and event.kind == "play":
                 audio.play(event, call.recordings)
         shown = len(call.transcript)

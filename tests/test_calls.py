@@ -16,24 +16,28 @@ from .conftest import ROOT, TOKEN
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"]
+ES = LINE.languages["es"].prompts
 HOTLINE = "+18663319474"
+SAID_HOTLINE = "one. eight, six, six. three, three, one. nine, four, seven, four"
 
 
 def said(prompt_id: str) -> str:
     return EN.prompts[prompt_id].text
 
 
-def test_greeting_says_911_first_then_names_the_line_and_key_0(server):
+def test_greeting_says_911_first_in_both_languages_then_what_the_line_is_and_key_0(server):
     call = server.call().start()
-    first = call.transcript[0]
-    assert first.kind in ("say", "play")
-    assert first.text.startswith("If you are in immediate danger, hang up and call 9-1-1.")
-    assert "Calling the Police" in call.heard()
-    assert "press 0" in call.heard()
-    # The greeting and the menu are inside the Gather: a key cuts them off.
-    assert [e.kind in ("say", "play") for e in call.transcript] == [True, True, True, False]
-    assert call.transcript[-1].kind == "wait"
-    assert call.waiting_for == "key"
+    danger, offer, greeting, menu, wait = call.transcript
+    assert danger.kind == "play" and danger.text == said("danger")
+    assert danger.text == "If you are in immediate danger, hang up and call nine one one."
+    assert (offer.kind, offer.language) == ("say", "es-US")
+    assert offer.text.startswith("Si estás en peligro") and "nueve uno uno" in offer.text
+    assert offer.text.endswith("Para español, oprime 9.")
+    assert "It is not the police, and it calls no one." in greeting.text
+    assert greeting.text.endswith("press 0.")
+    assert menu.text == said("main_menu")
+    # Everything is inside the Gather: a key cuts it off.
+    assert wait.kind == "wait" and call.waiting_for == "key"
 
 
 def test_0_during_the_greeting_transfers_at_once_without_passing_on_the_callers_number(server):
@@ -45,30 +49,64 @@ def test_0_during_the_greeting_transfers_at_once_without_passing_on_the_callers_
     assert "+14155550123" not in dial.text
 
 
-@pytest.mark.parametrize("section_id", list(LINE.sections))
-def test_every_section_reads_point_by_point_with_next_previous_and_repeat(server, section_id):
-    menu_key = next(k for k, t in LINE.menus["main"].keys.items() if t == section_id)
-    points = [said(p) for p in LINE.sections[section_id].points]
-    call = server.call().start().press(menu_key)
-    assert call.heard().endswith(f"{points[0]} {said('section_keys')}") or len(points) == 1
+def leads_on(prompt_id: str) -> bool:
+    return said(prompt_id).endswith(":")
 
-    for index in range(1, len(points)):
+
+@pytest.mark.parametrize("section_id", list(LINE.sections))
+def test_every_section_reads_every_point_once_with_next_previous_and_repeat(server, section_id):
+    menu_key = next(k for k, t in LINE.menus["main"].keys.items() if t == section_id)
+    points = LINE.sections[section_id].points
+    call = server.call().start()
+    call.transcript.clear()
+    call.press(menu_key)
+    first = [e.text for e in call.transcript if e.kind in ("say", "play")]
+    # The first point, and the item a list's introduction leads into, then the keys, once.
+    expected = [said(points[0])]
+    while leads_on(points[len(expected) - 1]):
+        expected.append(said(points[len(expected)]))
+    assert first[: len(expected) + 1] == [*expected, said("section_keys")]
+    heard = list(expected)
+    while not call.heard().endswith(said("end_of_section")):
         call.transcript.clear()
         call.press("1")  # next
-        assert call.heard().startswith(points[index])
+        heard += [e.text for e in call.transcript if e.kind in ("say", "play")]
+    heard.remove(said("end_of_section"))
+    assert heard == [said(p) for p in points], "every point once, in order"
 
-    assert call.heard().endswith(said("end_of_section")), "the last point says the section ended"
     call.transcript.clear()
     call.press("2")  # repeat the last point
-    assert call.heard().startswith(points[-1])
-    if len(points) > 1:
-        call.transcript.clear()
-        call.press("3")  # previous
-        assert call.heard() == points[-2]
-        call.press("1")
+    assert call.heard() == f"{said(points[-1])} {said('end_of_section')}"
+    call.transcript.clear()
+    call.press("3")  # previous
+    assert call.heard().startswith(said(points[-2]))
+    call.press("1")
     call.transcript.clear()
     call.press("1")  # next, past the last point: back to the main menu
     assert call.heard() == said("main_menu")
+
+
+def test_a_list_introduction_runs_straight_into_its_first_item(server):
+    police = LINE.sections["police"].points
+    assert said("police.intro").endswith("Police may:")
+    call = server.call().start().press("1")
+    call.transcript.clear()
+    call.press("1")
+    _, intro, item, wait = call.transcript
+    assert (intro.text, item.text) == (
+        said("police.intro"),
+        said(police[police.index("police.intro") + 1]),
+    )
+    assert wait.kind == "wait", "no pause between them"
+
+
+def test_the_section_keys_name_0_and_no_prompt_ends_on_a_colon_before_another_kind(server):
+    assert "0 to talk with an advocate" in said("section_keys")
+    call = server.call().start().press("2")  # "What can I do? ... remember these important tips:"
+    texts = [e.text for e in call.transcript if e.kind in ("say", "play")]
+    intro = texts.index(said("you.intro"))
+    assert texts[intro + 1] == said("you.call"), "the tips follow their introduction"
+    assert texts[intro + 2] == said("section_keys")
 
 
 def test_silence_in_a_section_moves_on_and_ends_at_the_main_menu(server):
@@ -91,12 +129,15 @@ def test_a_wrong_key_says_so_and_repeats_the_same_menu(server):
     call = server.call().start()
     call.transcript.clear()
     call.press("7")
-    assert call.heard() == f"Sorry, that is not an option. {said('main_menu')}"
+    sorry, offer, menu = (e.text for e in call.transcript if e.kind in ("say", "play"))
+    assert (sorry, menu) == ("Sorry, that is not an option.", said("main_menu"))
+    assert offer.endswith("Para español, oprime 9."), "offered until the caller chooses"
     call.press("1").press("1")
     call.transcript.clear()
     call.press("8")
     police = LINE.sections["police"].points
-    assert call.heard() == f"Sorry, that is not an option. {said(police[1])}"
+    # The caller is at the first item the introduction ran into: that item again.
+    assert call.heard() == f"Sorry, that is not an option. {said(police[2])}"
 
 
 def test_star_repeats_the_main_menu(server):
@@ -107,7 +148,7 @@ def test_star_repeats_the_main_menu(server):
 
 
 def test_silence_asks_again_then_transfers_after_three_tries(server):
-    call = server.call().start()
+    call = server.call().start().press("#")  # a caller who has chosen something
     call.press(None)
     assert call.heard().endswith(f"Sorry, I did not hear a key. {said('main_menu')}")
     call.press(None)
@@ -120,7 +161,20 @@ def test_silence_asks_again_then_transfers_after_three_tries(server):
     call.transcript.clear()
     call.dial_outcome("no-answer")
     assert call.ended and call.transcript[-1].kind == "hangup"
-    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in call.heard()
+    assert call.heard().endswith(f"{said('privacy')} {said('goodbye')}")
+
+
+def test_until_a_language_is_chosen_silence_offers_spanish_and_the_end_is_in_both(server):
+    call = server.call().start()
+    call.transcript.clear()
+    call.press(None)
+    sorry, offer, menu = (e.text for e in call.transcript if e.kind in ("say", "play"))
+    assert (sorry, offer, menu) == (said("no_input"), ES["language_offer"].text, said("main_menu"))
+    call.press(None).press(None)
+    assert [e.text for e in call.transcript[-3:-1]] == [said("connecting"), ES["connecting"].text]
+    call.transcript.clear()
+    call.dial_outcome("busy")
+    assert call.heard().endswith(f"{said('goodbye')} {ES['goodbye'].text}")
 
 
 def test_silence_ends_with_a_goodbye_giving_the_hotline_when_the_yaml_says_so(
@@ -129,10 +183,10 @@ def test_silence_ends_with_a_goodbye_giving_the_hotline_when_the_yaml_says_so(
     menu = prompts_copy / "menu.yaml"
     menu.write_text(menu.read_text().replace("then: transfer", "then: goodbye"))
     with run_server({"PROMPTS_DIR": str(prompts_copy)}) as server:
-        call = server.call().start().press(None).press(None).press(None)
+        call = server.call().start().press("#").press(None).press(None).press(None)
     assert call.ended and call.transcript[-1].kind == "hangup"
-    assert call.heard().endswith(said("goodbye"))
-    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in said("goodbye")
+    assert call.heard().endswith(f"{said('privacy')} {said('goodbye')}")
+    assert SAID_HOTLINE in said("goodbye")
 
 
 @pytest.mark.parametrize("status", DIAL_OUTCOMES)
@@ -142,12 +196,12 @@ def test_the_transfer_callback_for_each_dial_status(server, status):
     call.transcript.clear()
     call.dial_outcome(status)
     if status == "completed":
-        assert call.heard() == said("transfer_completed")
+        assert call.heard() == f"{said('privacy')} {said('transfer_completed')}"
         assert call.ended and call.transcript[-1].kind == "hangup"
     else:
         heard = call.heard()
         assert heard == f"{said('transfer_failed')} {said('main_menu')}"
-        assert "2 2 5 2 2" in heard and "love is respect dot org" in heard
+        assert "two two five, two two" in heard and "love is respect dot org" in heard
         assert call.waiting_for == "key"
 
 
@@ -233,8 +287,8 @@ def test_one_log_line_per_webhook_with_state_and_outcome(server):
     call.dial_outcome("busy")
     lines = [line for line in server.log().splitlines() if "call=00beef" in line]
     assert server.log().count(" ivr: call=") - before == len(lines) == 4
-    assert re.search(r"key at=main#0/m0 pressed=2 -> ask what_you_can_do#0/m0", lines[1])
-    assert "dial at=what_you_can_do#0/m0 pressed=busy -> ask main#0/m0" in lines[3]
+    assert re.search(r"key at=main#0/m0 pressed=2 -> ask what_you_can_do#1/m0", lines[1])
+    assert "dial at=what_you_can_do#1/m0 pressed=busy -> ask main#0/m0" in lines[3]
 
 
 def test_the_fallback_url_apologises_and_transfers_without_the_callers_number(server):
@@ -242,11 +296,11 @@ def test_the_fallback_url_apologises_and_transfers_without_the_callers_number(se
     call.voice_url = f"{server.url}/fallback"
     call.start()
     assert call.heard().startswith("Sorry, this line is having trouble.")
-    assert "9-1-1" in call.heard()
+    assert "call nine one one" in call.heard()
     (dial,) = call.events("dial")
     assert dial.text == f"{HOTLINE} (caller ID +18005550100)"
     call.dial_outcome("busy")
-    assert "1, 8 6 6, 3 3 1, 9 4 7 4" in call.heard()
+    assert call.heard().count(SAID_HOTLINE) == 2
     assert call.ended and call.transcript[-1].kind == "hangup"
 
 

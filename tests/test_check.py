@@ -102,7 +102,12 @@ def test_a_changed_passage_under_a_rewording_is_stale_with_the_words_that_change
     assert problem.diff == 'the passage changed: SMS text "loveis" to [-22522-] {+22533+}'
     assert "written_for:" in problem.fix
     spoken = load_line(prompts_copy).languages["en"].prompts["reach.text"].text
-    assert spoken == "SMS text the word love is to 22533", "the passage as written, not old words"
+    assert spoken == "SMS text the word love is, spelled L, O, V, E, I, S, to 22533", (
+        "the passage as written, not old words"
+    )
+    # Until it gets a spoken form, the new number would be read whole.
+    (whole,) = [p for p in errors(prompts_copy, audio_copy) if "'22533'" in p.message]
+    assert "a number, which a voice may read whole" in whole.message
 
 
 def test_without_history_a_stale_rewording_is_diffed_against_the_passage(prompts_copy, audio_copy):
@@ -205,3 +210,34 @@ def test_the_spanish_document_is_checked_like_the_english_one(prompts_copy, audi
     replace_once(spanish, "un lugar seguro", "un sitio seguro")
     assert "en/police.stop_abuse" not in ivr_check(prompts_copy, audio_copy).stdout
     assert "es/police.stop_abuse.wav, is stale" in ivr_check(prompts_copy, audio_copy).stdout
+
+
+def test_a_symbol_a_voice_would_read_aloud_is_an_error_at_its_line(prompts_copy, audio_copy):
+    forms_line = replace_once(prompts_copy / "en.yaml", '"911": "nine one one"', '"911": "9-1-1"')
+    line = replace_once(
+        prompts_copy / "en.yaml",
+        "Thank you for calling. Take care of yourself.",
+        "Thank you for calling and/or take care of yourself.",
+    )
+    found = {p.where: p for p in errors(prompts_copy, audio_copy)}
+    danger = next(p for p in found.values() if "'danger'" in p.message)
+    assert 'a hyphen between digits, read as "dash"' in danger.message
+    assert "call 9-1-1." in danger.message and "spoken_forms" in danger.fix
+    assert found[f"{prompts_copy / 'en.yaml'}:{line}"].message.startswith(
+        "prompt 'transfer_completed' has a slash"
+    )
+    assert not [p for p in found.values() if p.where.endswith(f"en.yaml:{forms_line}")], (
+        "the form itself says 911's digits in order; the prompts that use it are at fault"
+    )
+
+
+def test_a_spoken_form_that_misses_a_digit_is_an_error_at_its_line(prompts_copy, audio_copy):
+    line = replace_once(
+        prompts_copy / "es.yaml",
+        "dos dos cinco, dos dos. Otra vez: dos dos cinco, dos dos",
+        "dos dos cinco, dos dos. Otra vez: dos cinco, dos dos",
+    )
+    (problem,) = [p for p in errors(prompts_copy, audio_copy) if "spoken form" in p.message]
+    assert problem.where.endswith(f"es.yaml:{line}")
+    assert problem.message == "the spoken form of 22522 says 2522, not 22522"
+    assert "dos dos cinco dos dos" in problem.fix

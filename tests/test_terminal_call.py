@@ -28,7 +28,7 @@ def test_a_scripted_call_prints_the_whole_transcript():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Calling http://localhost/voice"
-    assert "hang up and call 9-1-1" in lines[1]
+    assert "hang up and call nine one one" in lines[1]
     assert "> caller presses 1" in lines
     assert any("Sometimes the best way to keep yourself safe" in line for line in lines)
     assert "> caller presses 7" in lines
@@ -52,7 +52,7 @@ def test_keys_typed_at_the_terminal():
     result = ivr_call(stdin="2\n1\n\nq\n")
     assert "> caller presses 2" in result.stdout
     assert "If the police are contacted, remember these important tips" in result.stdout
-    assert "When you call 9-1-1 or your local police department" in result.stdout
+    assert "When you call nine one one or your local police department" in result.stdout
     assert "> caller stays silent (3 s)" in result.stdout
     assert result.stdout.rstrip().endswith("caller hangs up")
 
@@ -71,7 +71,7 @@ def test_a_call_to_a_running_server_is_signed(server):
 def test_a_call_in_spanish_by_voice():
     result = ivr_call("--keys", "9,policía,siguiente,más tiempo")
     assert result.returncode == 0, result.stderr
-    assert "  line (voice, es-US): Para español, oprime 9." in result.stdout
+    assert "Para español, oprime 9." in result.stdout
     assert '> caller says "policía"' in result.stdout
     assert "A veces, la mejor manera de protegerte" in result.stdout
     assert "¿Qué puede hacer la policía?" in result.stdout

@@ -1,0 +1,112 @@
+"""When a caller hears what, in seconds from answer, for each language; writes docs/timeline.md.
+
+Places calls against the line in-process, as `ivr call` does, and lays out what they hear with
+ivr.timeline: recordings last as long as the manifest says, <Say> is timed at a stated pace.
+
+    python bench/timeline.py
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ivr.app import create_app
+from ivr.recordings import read_manifest
+from ivr.settings import Settings
+from ivr.simulated_call import SimulatedCall, flask_post
+from ivr.timeline import SAY_WORDS_PER_SECOND, Timed, first, timeline
+
+ROOT = Path(__file__).resolve().parents[1]
+# What marks each moment, in each language's words.
+NINE_ONE_ONE = {"en": "nine one one", "es": "nueve uno uno"}
+PRESS_0 = {"en": "press 0", "es": "oprime 0"}
+
+
+def place_call() -> SimulatedCall:
+    settings = replace(Settings.from_env(), log_level="ERROR")
+    app = create_app(settings)
+    manifest = read_manifest(settings.audio_dir)
+    return SimulatedCall(
+        flask_post(app),
+        "http://localhost/voice",
+        recordings={entry["file"]: entry for entry in manifest.values()},
+    ).start()
+
+
+def spoken(timed: list[Timed]) -> list[Timed]:
+    return [t for t in timed if t.event.kind in ("say", "play")]
+
+
+def ends(timed: list[Timed], phrase: str) -> float | None:
+    """When a caller has heard all of `phrase`, the first time it is said."""
+    start = first(timed, phrase)
+    if start is None:
+        return None
+    event = next(t for t in timed if t.at(phrase) == start)
+    words = len(event.event.text.split())
+    return start + (event.end - event.start) * len(phrase.split()) / words
+
+
+def milestones() -> dict[str, dict[str, float | None]]:
+    call = place_call()
+    english = spoken(timeline(call.transcript))
+    offer = next(t for t in english if (t.event.language or "").startswith("es"))
+    rows = {
+        "en": {
+            "911 advice ends": ends(english, NINE_ONE_ONE["en"]),
+            "Spanish offer starts": offer.start,
+            '"press 0"': first(english, PRESS_0["en"]),
+            "greeting ends": next(t.end for t in english if t.at(PRESS_0["en"]) is not None),
+            "main menu ends": english[-1].end,
+        }
+    }
+    # A Spanish speaker presses 9 as soon as the offer ends, and the call goes on in Spanish.
+    call.transcript.clear()
+    call.press("9")
+    spanish = spoken(timeline(call.transcript, start=offer.end))
+    rows["es"] = {
+        "911 advice ends": ends([offer], NINE_ONE_ONE["es"]),
+        "Spanish offer starts": offer.start,
+        '"press 0"': first(spanish, PRESS_0["es"]),
+        "greeting ends": next(t.end for t in spanish if t.at(PRESS_0["es"]) is not None),
+        "main menu ends": spanish[-1].end,
+    }
+    return rows
+
+
+def table(rows: dict[str, dict[str, float | None]]) -> str:
+    moments = list(next(iter(rows.values())))
+    lines = [
+        "| seconds from answer | " + " | ".join(rows) + " |",
+        "| --- | " + " | ".join("---:" for _ in rows) + " |",
+    ]
+    for moment in moments:
+        cells = [rows[code][moment] for code in rows]
+        shown = [f"{cell:.1f}" if cell is not None else "-" for cell in cells]
+        lines.append(f"| {moment} | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    rows = milestones()
+    figures = table(rows)
+    print(figures)
+    (ROOT / "docs" / "timeline.md").write_text(
+        "# What a caller hears, and when\n\n"
+        "Seconds from answer, worked out by `python bench/timeline.py` from the committed\n"
+        "recordings' durations (audio/manifest.json); prompts with no recording are spoken by\n"
+        f"Twilio's voice, timed at {SAY_WORDS_PER_SECOND:g} words a second. A moment inside a\n"
+        "recording is placed by its words' share of the recording.\n\n"
+        "The Spanish column is a caller who presses 9 as soon as the Spanish offer ends.\n\n"
+        f"{figures}\n",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""What a caller hears and when: timed from the real recordings and the Gather timeouts."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.load import load_line
+from ivr.timeline import SAY_WORDS_PER_SECOND, first, timeline
+
+from .conftest import ROOT
+
+LINE = load_line(ROOT / "prompts")
+EN = LINE.languages["en"].prompts
+ES = LINE.languages["es"].prompts
+# Before this line had a Spanish 911 advice, a Spanish speaker heard 13.2 s of English first.
+ENGLISH_BEFORE_SPANISH = 13.2
+
+
+def spoken(call):
+    return [t for t in timeline(call.transcript) if t.event.kind in ("say", "play")]
+
+
+def test_a_spanish_speaker_hears_the_911_advice_and_the_key_within_10_seconds(server):
+    danger, offer, greeting, menu = spoken(server.call().start())
+    assert danger.event.text == EN["danger"].text and danger.end < 4
+    assert menu.event.text == EN["main_menu"].text
+    assert offer.event.language == "es-US" and offer.event.text == ES["language_offer"].text
+    assert offer.event.text.startswith("Si estás en peligro, cuelga y llama al nueve uno uno.")
+    assert offer.event.text.endswith("Para español, oprime 9.")
+    assert offer.end <= 10, f"the Spanish offer ends at {offer.end:.1f} s"
+    # Both languages together take no longer than the English alone did, plus the offer.
+    assert greeting.end <= ENGLISH_BEFORE_SPANISH + (offer.end - offer.start)
+    assert first(spoken(server.call().start()), "press 0") < greeting.end
+
+
+def test_the_line_says_it_is_a_recording_and_not_the_police_before_anything_else(server):
+    _, _, greeting, _ = spoken(server.call().start())
+    assert greeting.event.text.startswith(
+        "This is a recorded safety guide from love is respect. It is not the police, "
+        "and it calls no one."
+    )
+    assert "No es la policía y no llama a nadie." in ES["greeting"].text
+
+
+def test_say_is_timed_at_the_stated_pace(server):
+    _, offer, _, _ = spoken(server.call().start())
+    words = len(offer.event.text.split())
+    assert offer.end - offer.start == pytest.approx(words / SAY_WORDS_PER_SECOND)
+
+
+def test_the_privacy_tip_ends_the_reach_section_and_is_not_said_again(server):
+    call = server.call().start().press("3")
+    while EN["privacy"].text not in call.heard():
+        call.press("1")
+    assert call.heard().endswith(f"{EN['privacy'].text} {EN['end_of_section'].text}")
+    assert "recent calls" in EN["privacy"].text and "no record" in EN["privacy"].text
+    call.press("*").press("0")
+    call.transcript.clear()
+    call.dial_outcome("completed")
+    assert call.heard() == EN["transfer_completed"].text, "heard once in the call is enough"
+
+
+def test_a_caller_who_never_heard_the_privacy_tip_hears_it_before_goodbye(server):
+    call = server.call().start().press("0")
+    call.transcript.clear()
+    call.dial_outcome("completed")
+    assert call.heard().startswith(EN["privacy"].text)
+    assert call.heard().count(EN["privacy"].text) == 1
