@@ -79,6 +79,14 @@ def milestones() -> dict[str, dict[str, float | None]]:
     return rows
 
 
+def silent_caller_rings() -> float:
+    """When the hotline starts ringing for a caller who presses and says nothing."""
+    call = place_call()
+    while call.waiting_for == "key":
+        call.press(None)
+    return next(t.start for t in timeline(call.transcript) if t.event.kind == "dial")
+
+
 def table(rows: dict[str, dict[str, float | None]]) -> str:
     moments = list(next(iter(rows.values())))
     lines = [
@@ -95,7 +103,9 @@ def table(rows: dict[str, dict[str, float | None]]) -> str:
 def main() -> None:
     rows = milestones()
     figures = table(rows)
+    rings = silent_caller_rings()
     print(figures)
+    print(f"A caller who presses and says nothing: the hotline rings {rings:.1f} s after answer.")
     (ROOT / "docs" / "timeline.md").write_text(
         "# What a caller hears, and when\n\n"
         "Seconds from answer, worked out by `python bench/timeline.py` from the committed\n"
@@ -103,7 +113,10 @@ def main() -> None:
         f"Twilio's voice, timed at {SAY_WORDS_PER_SECOND:g} words a second. A moment inside a\n"
         "recording is placed by its words' share of the recording.\n\n"
         "The Spanish column is a caller who presses 9 as soon as the Spanish offer ends.\n\n"
-        f"{figures}\n",
+        f"{figures}\n\n"
+        "A caller who presses nothing and says nothing hears the greeting and the main menu,\n"
+        "then, after the menu's wait, that they are being put through, in both languages:\n"
+        f"the hotline rings **{rings:.1f} s** after answer.\n",
         encoding="utf-8",
     )
 

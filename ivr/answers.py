@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from .flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Transfer
+from .flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Transfer, Which
 from .model import KEYS, Line
-from .speech import SpeechKeys
+from .speech import Heard, SpeechKeys
 from .state import CallState
 from .twiml import Renderer
 
@@ -50,28 +50,32 @@ class Answers:
         self,
         route: str,
         query: bytes,
-        given: str | None,
+        given: str | Heard | None,
         caller_id: str | None,
         audio_base: str,
     ) -> Answer:
         """The answer to `route` ("voice", "key" or "dial") at the state in `query`.
 
-        `given` is what Twilio reports: the Digits pressed, or the DialCallStatus.
+        `given` is what Twilio reports: the Digits pressed, the DialCallStatus, or what the
+        caller's words came to.
         """
         if route == "voice":
             return self._answer(self.flow.greet(), None, "-", caller_id, audio_base)
         state = self._state(query)
         if route == "dial":
-            status = dial_status(given)
+            status = dial_status(given if isinstance(given, str) else None)
             reply = self.flow.dial_ended(state, status)
             return self._answer(reply, state, status, caller_id, audio_base)
+        if isinstance(given, Heard):
+            reply = self.flow.hear(state, given)
+            return self._answer(reply, state, describe_heard(given), caller_id, audio_base)
         key = pressed_key(given)
         reply = self.flow.answer(state, key)
         return self._answer(reply, state, key or "silence", caller_id, audio_base)
 
-    def key_for_speech(self, query: bytes, utterance: str) -> str:
-        """The key a caller's words stand for where the call is (never cached: never kept)."""
-        return self.speech.key_for(self._state(query), utterance)
+    def hear(self, query: bytes, utterance: str) -> Heard:
+        """What a caller's words come to where the call is (the words are never kept)."""
+        return self.speech.hear(self._state(query), utterance)
 
     def _state(self, query: bytes) -> CallState:
         return CallState.parse(dict(parse_qsl(query.decode("latin-1"))), self.line)
@@ -97,10 +101,19 @@ def describe_state(state: CallState | None) -> str:
     return "start" if state is None else f"{state.node}#{state.point}/m{state.misses}"
 
 
+def describe_heard(heard: Heard) -> str:
+    if heard.key is not None:
+        return heard.key
+    return "noise" if heard.noise else "which:" + "|".join(o for o, _ in heard.options)
+
+
 def describe_reply(reply: Reply) -> str:
+    said = ",".join(
+        f"which:{'|'.join(item.options)}" if isinstance(item, Which) else item for item in reply.say
+    )
     if isinstance(reply, Ask):
-        return f"ask {describe_state(reply.state)} say={','.join(reply.say)}"
+        return f"ask {describe_state(reply.state)} say={said}"
     if isinstance(reply, Transfer):
-        return f"transfer say={','.join(reply.say)}"
+        return f"transfer#{reply.state.attempt} say={said}"
     assert isinstance(reply, Hangup)
-    return f"hangup say={','.join(reply.say)}"
+    return f"hangup say={said}"

@@ -19,6 +19,7 @@ from .recordings import load_recordings
 from .settings import Settings
 from .signature import SignatureCheck
 from .soundness import menu_problems
+from .speech import Heard
 from .twiml import Renderer
 from .yamlfile import ConfigError
 
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
             abort(403)
 
-    def respond(route: str, given: str | None, how: str = "") -> Response:
+    def respond(route: str, given: str | Heard | None, how: str = "") -> Response:
         answer = answers.webhook(route, request.query_string, given, caller_id(), audio_base())
         call = _short_call_id(request.form.get("CallSid", ""))
         log_webhook(f"call={call} {route}{how} {answer.log}")
@@ -107,10 +108,8 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
         digits = request.form.get("Digits")
         speech = request.form.get("SpeechResult")
         if not digits and speech:
-            # What was said is matched to a key and forgotten: it is never logged or kept.
-            return respond(
-                "key", answers.key_for_speech(request.query_string, speech), " by speech"
-            )
+            # What was said is matched, then forgotten: it is never logged or kept.
+            return respond("key", answers.hear(request.query_string, speech), " by speech")
         return respond("key", digits)
 
     @app.post("/dial")

@@ -208,10 +208,17 @@ def _read_aloud(language: Language) -> list[Problem]:
         "write it in words, or give it a spoken form under spoken_forms in "
         f'{language.where.path.name} (like "911": "nine one one")'
     )
+    # The question that names options is spoken too (with <Say>), from these words.
+    asked = {f"option_names.{o}": name for o, name in language.option_names.items()}
+    asked["which_one"] = language.which_one.format(options="", keys="")
     return [
         Problem("error", str(prompt.where), f"prompt {prompt.id!r} has {found}", fix)
         for prompt in language.prompts.values()
         if (found := said_aloud(prompt.text))
+    ] + [
+        Problem("error", str(language.where), f"{name} has {found}", "write it in words")
+        for name, text in asked.items()
+        if (found := said_aloud(text))
     ]
 
 
@@ -243,7 +250,8 @@ def _numbers_said(language: Language) -> list[Problem]:
         for key, phrases in language.keys.items()
         if key.isdigit()
         for phrase in phrases
-        for word in words_of(phrase)
+        if len(words := words_of(phrase)) == 1
+        for word in words
     }
     problems = []
     for form in language.spoken_forms.values():

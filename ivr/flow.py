@@ -9,38 +9,49 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .model import REPEAT, Line, Menu, Section
+from .speech import Heard
 from .state import CallState
 
 # DialCallStatus values after which the caller talked with an advocate, and the others.
 CONNECTED = frozenset({"completed", "answered"})
 NOT_CONNECTED = frozenset({"busy", "no-answer", "failed", "canceled"})
+# Outcomes after which the next backup number, if any, is tried.
+TRY_NEXT = frozenset({"busy", "no-answer", "failed"})
 # The tip on keeping a call private; spoken once a call, in a section or before goodbye.
 PRIVACY = "privacy"
 
 
 @dataclass(frozen=True)
+class Which:
+    """A question: the caller's words fit these options; which one, by which key?"""
+
+    options: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+Said = str | Which  # a prompt id ("greeting", or "es/language_offer" in another language)
+
+
+@dataclass(frozen=True)
 class Ask:
-    """Speak `say` inside a Gather and wait for one key; the answer goes to `state`.
+    """Speak `say` inside a Gather and wait for one key; the answer goes to `state`."""
 
-    A prompt id may name another language as "es/language_offer".
-    """
-
-    say: tuple[str, ...]
+    say: tuple[Said, ...]
     state: CallState
     wait: int
 
 
 @dataclass(frozen=True)
 class Transfer:
-    """Speak `say`, then dial the hotline; how it ended goes back with `state`."""
+    """Speak `say`, then dial the number of `state.attempt`; its outcome goes back with `state`."""
 
-    say: tuple[str, ...]
+    say: tuple[Said, ...]
     state: CallState
 
 
 @dataclass(frozen=True)
 class Hangup:
-    say: tuple[str, ...]
+    say: tuple[Said, ...]
     state: CallState
 
 
@@ -75,8 +86,16 @@ class Flow:
 
     def answer(self, state: CallState, digits: str | None) -> Reply:
         """The caller pressed `digits` (None or empty: silence) at `state`."""
+        state = replace(state, pressed=True) if digits else state
         if digits == self.line.hotline.key:
-            return Transfer(self._in_every_language("connecting", state), replace(state, misses=0))
+            return self._transfer(state, ())
+        if state.retry:
+            # After a failed transfer, the caller had a moment to press the hotline key again.
+            state = replace(state, retry=False)
+            if not digits:
+                if self._gives_up(state, state.misses):
+                    return self._hangup(state, "goodbye")  # put through for silence: no loop
+                return self._menu(replace(state, misses=0))
         if digits == self.line.more_time.key:
             return self._again(self._chose(state, slow=True), notice="more_time_on")
         node = self.line.node(state.node)
@@ -94,13 +113,38 @@ class Flow:
             return self._miss(state, "not_an_option")
         return self._enter(self._chose(state, node=node.id if target == REPEAT else target))
 
+    def hear(self, state: CallState, heard: Heard) -> Reply:
+        """The caller spoke at `state`: a key by its name or an option, a question, or noise."""
+        if heard.key is not None:
+            return self.answer(replace(state, heard_noise=False, retry=False), heard.key)
+        state = replace(state, retry=False)
+        if heard.options:
+            # The words fit several options: name them and ask, then go on where the call was.
+            which = Which(*zip(*heard.options, strict=True))
+            again = self._again(replace(state, heard_noise=False))
+            return replace(again, say=(which, *again.say))
+        # Words that fit nothing, like a television: never counted, never a move.
+        if state.keys_only:
+            return self._again(state)
+        if state.heard_noise:
+            # Twice in a row: from now on the line listens for keys only.
+            return self._again(replace(state, keys_only=True), notice="keys_only")
+        notice = "" if isinstance(self.line.node(state.node), Section) else "not_understood"
+        return self._again(replace(state, heard_noise=True), notice=notice)
+
     def dial_ended(self, state: CallState, status: str) -> Reply:
         if status in CONNECTED:
             return self._hangup(state, "transfer_completed")
-        if state.misses >= self.line.no_input.tries:
-            # The caller was put through because they stopped answering: asking again would loop.
-            return self._hangup(state, "transfer_failed", "goodbye")
-        return self._menu(replace(state, node=self.line.start), say=("transfer_failed",))
+        if status in TRY_NEXT and state.attempt < len(self.line.hotline.backups):
+            backup = self.line.hotline.backups[state.attempt]
+            return Transfer((backup.prompt,), replace(state, attempt=state.attempt + 1))
+        # The number slowly, twice; the 911 advice; other ways; and a moment to try again.
+        failed = ("transfer_failed", "danger", "other_ways", "try_again")
+        return Ask(
+            self._in_every_language(failed, state),
+            replace(state, node=self.line.start, point=0, attempt=0, retry=True),
+            self.line.wait.retry,
+        )
 
     def _in_section(self, section: Section, state: CallState, digits: str | None) -> Reply:
         last = len(section.points) - 1
@@ -111,25 +155,39 @@ class Flow:
             state = self._chose(state)
         if action == "main_menu" or (action == "next" and state.point == last):
             return self._enter(replace(state, node=self.line.start))
-        step = {"next": 1, "previous": -1, "repeat": 0}[action]
-        return self._point(section, replace(state, point=max(0, state.point + step), misses=0))
+        # A point and the item its introduction runs into are heard, repeated and passed as one.
+        start = self._start_of(section, state.point)
+        point = {
+            "next": state.point + 1,
+            "repeat": start,
+            "previous": self._start_of(section, max(0, start - 1)),
+        }[action]
+        return self._point(section, replace(state, point=point, misses=0))
 
     def _miss(self, state: CallState, notice: str) -> Reply:
         misses = state.misses + 1
-        if misses >= self.line.no_input.tries:
+        if self._gives_up(state, misses):
             if self.line.no_input.then == "transfer":
-                connecting = self._in_every_language("connecting", state)
-                return Transfer((notice, *connecting), replace(state, misses=misses))
+                return self._transfer(replace(state, misses=misses), (notice,))
             return self._hangup(state, notice, "goodbye")
         return self._again(replace(state, misses=misses), notice)
 
-    def _again(self, state: CallState, notice: str) -> Ask:
-        """`notice`, then the same menu or point again."""
+    def _gives_up(self, state: CallState, misses: int) -> bool:
+        silent_since_answer = not (state.chosen or state.pressed)
+        return self.line.no_input.gives_up(misses, silent_since_answer)
+
+    def _transfer(self, state: CallState, say: tuple[str, ...]) -> Transfer:
+        connecting = self._in_every_language(("connecting",), state)
+        return Transfer((*say, *connecting), replace(state, retry=False, attempt=0))
+
+    def _again(self, state: CallState, notice: str = "") -> Ask:
+        """`notice`, then the same menu or point again, from its start."""
+        first = (notice,) if notice else ()
         node = self.line.node(state.node)
         if isinstance(node, Section):
-            reply = self._point(node, state)
-            return replace(reply, say=(notice, *reply.say))
-        return self._menu(state, say=(notice, *self._offers(state)))
+            reply = self._point(node, replace(state, point=self._start_of(node, state.point)))
+            return replace(reply, say=(*first, *reply.say))
+        return self._menu(state, say=(*first, *self._offers(state)))
 
     def _enter(self, state: CallState) -> Ask:
         """Arrive at `state.node`: a menu's prompt, or a section's first point."""
@@ -139,7 +197,7 @@ class Flow:
         assert isinstance(node, Section)
         return self._point(node, replace(state, point=0, misses=0), entering=True)
 
-    def _menu(self, state: CallState, say: tuple[str, ...] = ()) -> Ask:
+    def _menu(self, state: CallState, say: tuple[Said, ...] = ()) -> Ask:
         menu = self.line.menus[state.node]
         return Ask((*say, menu.prompt), replace(state, point=0), self._wait(state, "menu"))
 
@@ -161,11 +219,17 @@ class Flow:
             tuple(say), replace(state, point=point, told_privacy=told), self._wait(state, "point")
         )
 
+    def _start_of(self, section: Section, point: int) -> int:
+        """The first point of what is heard as one with `point`: its list's introduction."""
+        while point > 0 and section.points[point - 1] in self._leads_on:
+            point -= 1
+        return point
+
     def _hangup(self, state: CallState, *say: str) -> Hangup:
         """The last words, with the privacy tip before them if the caller has not heard it;
         the very last (the hotline's number, or thanks) in every language until one is chosen."""
         tip = () if state.told_privacy else (PRIVACY,)
-        last = self._in_every_language(say[-1], state)
+        last = self._in_every_language(say[-1:], state)
         return Hangup((*say[:-1], *tip, *last), replace(state, told_privacy=True))
 
     def _offers(self, state: CallState) -> tuple[str, ...]:
@@ -176,16 +240,15 @@ class Flow:
         others = [code for code in self._switches.values() if code != current]
         return tuple(f"{code}/language_offer" for code in others)
 
-    def _in_every_language(self, prompt: str, state: CallState) -> tuple[str, ...]:
-        """`prompt` in the call's language, and, while the caller has not chosen, in the others."""
-        if state.chosen:
-            return (prompt,)
+    def _in_every_language(self, prompts: tuple[str, ...], state: CallState) -> tuple[str, ...]:
+        """`prompts` in the call's language, then, while the caller has not chosen, in each
+        other language in turn."""
         current = state.lang or self.line.default_language
-        others = [code for code in self.line.languages if code != current]
-        return (prompt, *(f"{code}/{prompt}" for code in others))
+        others = [] if state.chosen else [c for c in self.line.languages if c != current]
+        return (*prompts, *(f"{code}/{prompt}" for code in others for prompt in prompts))
 
     def _chose(self, state: CallState, **changes: object) -> CallState:
-        return replace(state, chosen=True, misses=0, **changes)  # type: ignore[arg-type]
+        return replace(state, chosen=True, misses=0, heard_noise=False, **changes)  # type: ignore[arg-type]
 
     def _wait(self, state: CallState, kind: str) -> int:
         seconds = self.line.wait.menu if kind == "menu" else self.line.wait.point

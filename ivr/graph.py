@@ -79,11 +79,15 @@ def flowchart(line: Line) -> Flowchart:
                     for code, lang in line.languages.items()
                     if lang.switch_key is not None
                 ]
+            silent = line.no_input.silent_caller
             lines += [
                 f"{line.more_time.key}: more time (waits x{line.more_time.factor})",
                 "wrong key: not an option, again",
-                f"silence: asked again, {tries} tries",
-                "speech: the words for a key",
+                f"silence: again, {tries} tries"
+                + (f" ({silent} from answer)" if silent and node_id == line.start else ""),
+                "speech: an option, or a key's name",
+                "words for two options: asked which",
+                "noise: again; twice: keys only",
             ]
             add(Box(node_id, f"menu {node_id}", lines, "menu", row[node_id]))
             for key, target in menu.keys.items():
@@ -101,27 +105,37 @@ def flowchart(line: Line) -> Flowchart:
                 f"{keys.next} next · {keys.repeat} repeat · {keys.previous} back",
                 f"{keys.main_menu} main menu · {line.more_time.key} more time",
                 "silence: next point",
+                "noise: the point again",
                 "after the last point: main menu",
             ]
             add(Box(node_id, f"section {node_id}", lines, "section", row[node_id]))
 
     depth = max(row.values()) + 1
     give_up = "transfer" if line.no_input.then == "transfer" else "goodbye"
+    backups = [
+        f"then {b.number} ({b.ring_seconds} s) if busy or unanswered" for b in hotline.backups
+    ]
     add(
         Box(
             "hotline",
             f"transfer to {hotline.number}",
-            [f"key {hotline.key} from every menu and point", f"rings {hotline.ring_seconds} s"],
+            [
+                f"key {hotline.key} from every menu and point",
+                f"rings {hotline.ring_seconds} s",
+                *backups,
+            ],
             "transfer",
             depth,
         )
     )
     chart.edges.append((line.start, "hotline", f"{hotline.key}, anywhere"))
+    silent = line.no_input.silent_caller
+    given_up = f"{tries} silent tries" + (f" ({silent} from answer)" if silent else "")
     if give_up == "transfer":
-        chart.edges.append((line.start, "hotline", f"{tries} silent tries"))
+        chart.edges.append((line.start, "hotline", given_up))
     else:
         add(Box("goodbye", "goodbye", ["gives the hotline number", "hangs up"], "end", depth))
-        chart.edges.append((line.start, "goodbye", f"{tries} silent tries"))
+        chart.edges.append((line.start, "goodbye", given_up))
     add(
         Box(
             "connected",
@@ -135,13 +149,19 @@ def flowchart(line: Line) -> Flowchart:
         Box(
             "not_connected",
             "busy, no answer, failed",
-            ["other ways: text, chat", "then the main menu", "(after silent tries: goodbye)"],
+            [
+                "the number twice, the 911 advice,",
+                "text and chat; 0 tries again;",
+                f"after {line.wait.retry} s: the main menu",
+                "(after silent tries: goodbye)",
+            ],
             "menu",
             depth + 1,
         )
     )
     chart.edges.append(("hotline", "connected", "completed"))
     chart.edges.append(("hotline", "not_connected", "busy / no-answer / failed / canceled"))
+    chart.edges.append(("not_connected", "hotline", f"{hotline.key}: again"))
     chart.boxes["call"].row = 0
     return chart
 
@@ -150,7 +170,7 @@ def _clip(text: str, width: int) -> str:
     return f"“{text[: width - 1]}…”" if len(text) > width else f"“{text}”"
 
 
-LANE_SPACE = 170  # room at the right for arrows that skip rows, and their labels
+LANE_SPACE = 260  # room at the right for arrows that skip rows, and their labels
 
 
 def _layout(chart: Flowchart) -> tuple[float, float]:
@@ -205,6 +225,13 @@ def to_svg(chart: Flowchart) -> str:
             points = f"{a.x + BOX_WIDTH},{y1:.0f} {lane:.0f},{y1:.0f} {lane:.0f},{y2:.0f} "
             points += f"{b.x + BOX_WIDTH},{y2:.0f}"
             lx, ly, anchor = right + 26 + all_lanes * 14, y1 + 4, "start"
+        elif b.row < a.row:
+            # Back up a row: out of the right-hand side and into the target's.
+            x1, y1 = a.x + BOX_WIDTH, a.y + a.height / 2
+            x2, y2 = b.x + BOX_WIDTH, b.y + b.height - 8  # below the arrows from above
+            turn = x1 + 20
+            points = f"{x1:.0f},{y1:.0f} {turn:.0f},{y1:.0f} {turn:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+            lx, ly, anchor = turn + 6, (y1 + y2) / 2 + 4, "start"
         else:
             x1, y1 = a.x + BOX_WIDTH / 2, a.y + a.height
             x2, y2 = b.x + BOX_WIDTH / 2, b.y

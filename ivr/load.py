@@ -13,6 +13,7 @@ from .model import (
     REPEAT,
     SPOKEN_ACTIONS,
     SYSTEM_PROMPTS,
+    Backup,
     Hotline,
     Language,
     Line,
@@ -44,6 +45,10 @@ LANGUAGE_FIELDS = {
     "prompts",
     "not_spoken",
     "keys",
+    "key_prefixes",
+    "option_names",
+    "which_one",
+    "or",
 }
 _TYPE_NAMES = {str: "a text", int: "a whole number", dict: "a mapping", list: "a list"}
 
@@ -88,6 +93,12 @@ class _Reader:
             raise self.error(path, f"{name!r} should be from {low} to {high}, not {value}")
         return value
 
+    def phone_number(self, path: Path_) -> str:
+        value = self.get(path, str)
+        if not (value.startswith("+") and value[1:].isdigit()):
+            raise self.error(path, "write the number in E.164 form, like +18663319474")
+        return value
+
     def key(self, path: Path_, default: str | None = None) -> str:
         value = self.get(path, str, _MISSING if default is None else default)
         return self.check_key(path, value)
@@ -106,21 +117,32 @@ def load_line(prompts_dir: Path) -> Line:
 
     hotline = Hotline(
         key=menu.key(("hotline", "key"), "0"),
-        number=menu.get(("hotline", "number"), str),
+        number=menu.phone_number(("hotline", "number")),
         ring_seconds=menu.number(("hotline", "ring_seconds"), 30, 5, 120),
+        backups=tuple(
+            Backup(
+                number=menu.phone_number(("hotline", "backups", i, "number")),
+                ring_seconds=menu.number(("hotline", "backups", i, "ring_seconds"), 30, 5, 120),
+                prompt=menu.get(("hotline", "backups", i, "say"), str),
+            )
+            for i in range(len(menu.get(("hotline", "backups"), list, [])))
+        ),
     )
-    if not (hotline.number.startswith("+") and hotline.number[1:].isdigit()):
-        raise menu.error(("hotline", "number"), "write the number in E.164 form, like +18663319474")
     wait = WaitSeconds(
         menu=menu.number(("wait_seconds", "menu"), 7, 1, 60),
         point=menu.number(("wait_seconds", "point"), 3, 1, 60),
+        retry=menu.number(("wait_seconds", "retry"), 5, 1, 60),
     )
     then = menu.get(("no_input", "then"), str, "transfer")
     if then not in ("transfer", "goodbye"):
         raise menu.error(
             ("no_input", "then"), f"'then' should be transfer or goodbye, not {then!r}"
         )
-    no_input = NoInput(tries=menu.number(("no_input", "tries"), 3, 1, 10), then=then)
+    no_input = NoInput(
+        tries=menu.number(("no_input", "tries"), 3, 1, 10),
+        then=then,
+        silent_caller=menu.number(("no_input", "silent_caller"), 0, 0, 10),
+    )
     section_keys = SectionKeys(
         next=menu.key(("section_keys", "next")),
         repeat=menu.key(("section_keys", "repeat")),
@@ -159,8 +181,9 @@ def load_line(prompts_dir: Path) -> Line:
     start_keys = [*menus[start].keys, more_time.key, *switch_keys.values()]
     _unique_keys(menu, ("languages",), start_keys, hotline.key)
 
+    spoken_by_the_line = [*SYSTEM_PROMPTS, *(backup.prompt for backup in hotline.backups)]
     languages = {
-        code: _language(prompts_dir, code, key, menus, sections, switch_keys)
+        code: _language(prompts_dir, code, key, menus, sections, switch_keys, spoken_by_the_line)
         for code, key in {**{c: None for c in _language_codes(menu)}, **switch_keys}.items()
     }
     codes = list(languages)
@@ -252,6 +275,7 @@ def _language(
     menus: dict[str, Menu],
     sections: dict[str, Section],
     switch_keys: dict[str, str],
+    spoken_by_the_line: list[str],
 ) -> Language:
     file = _Reader(load_yaml(prompts_dir / f"{code}.yaml"))
     if not isinstance(file.file.data, dict):
@@ -274,7 +298,7 @@ def _language(
     needed = {m.prompt: m.where for m in menus.values()}
     for section in sections.values():
         needed.update({point: section.where for point in section.points})
-    needed.update({name: None for name in SYSTEM_PROMPTS})
+    needed.update({name: None for name in spoken_by_the_line})
     if switch_key is not None:
         needed["language_offer"] = None
     for prompt_id, where in needed.items():
@@ -314,6 +338,15 @@ def _language(
     fillers = frozenset(w for f in file.get(("filler_words",), list, []) for w in words_of(str(f)))
     words = _words(file, needed_words, allowed_words, fillers)
     keys = _keys(file, fillers)
+    # How the line names an option when it asks which one was meant: by default, its first words.
+    option_names = {
+        option: file.get(("option_names", option), str, phrases[0]).strip()
+        for option, phrases in words.items()
+    }
+    which_one = file.get(("which_one",), str).strip()
+    for field in ("{options}", "{keys}"):
+        if field not in which_one:
+            raise file.error(("which_one",), f"which_one should say {field}, where it goes")
     unknown = set(file.file.data) - LANGUAGE_FIELDS
     if unknown:
         raise file.error(
@@ -331,6 +364,12 @@ def _language(
         words=MappingProxyType(words),
         fillers=fillers,
         keys=MappingProxyType(keys),
+        key_prefixes=frozenset(
+            w for p in file.get(("key_prefixes",), list, []) for w in words_of(str(p), fillers)
+        ),
+        option_names=MappingProxyType(option_names),
+        which_one=which_one,
+        or_word=file.get(("or",), str).strip(),
         spoken_forms=MappingProxyType(spoken_forms),
         switch_key=switch_key,
         where=file.where(()),

@@ -27,6 +27,10 @@ SYSTEM_PROMPTS = (
     "goodbye",
     "more_time_on",
     "privacy",
+    "not_understood",
+    "keys_only",
+    "other_ways",
+    "try_again",
 )
 # What a caller can do by speaking, besides the menus' own targets.
 SPOKEN_ACTIONS = ("repeat", "next", "previous", "main_menu", "hotline", "more_time")
@@ -102,22 +106,46 @@ class SectionKeys:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """A further number, tried when the one before it is busy or does not answer."""
+
+    number: str
+    ring_seconds: int
+    prompt: str  # what the caller hears before it rings ("trying another line")
+
+
+@dataclass(frozen=True)
 class Hotline:
     key: str
     number: str
     ring_seconds: int
+    backups: tuple[Backup, ...] = ()
+
+    def dialled(self, attempt: int) -> tuple[str, int]:
+        """The number and ring time of a transfer's `attempt` (0: the hotline itself)."""
+        if attempt == 0:
+            return self.number, self.ring_seconds
+        backup = self.backups[attempt - 1]
+        return backup.number, backup.ring_seconds
 
 
 @dataclass(frozen=True)
 class NoInput:
     tries: int
     then: Literal["transfer", "goodbye"]
+    silent_caller: int = 0  # tries for a caller silent since answer; 0: the same as `tries`
+
+    def gives_up(self, misses: int, silent_since_answer: bool) -> bool:
+        """After `misses` silent tries or wrong keys in a row, the line stops asking."""
+        early = silent_since_answer and self.silent_caller and misses >= self.silent_caller
+        return bool(early) or misses >= self.tries
 
 
 @dataclass(frozen=True)
 class WaitSeconds:
     menu: int
     point: int
+    retry: int = 5  # after a failed transfer, for the caller to press the hotline key again
 
 
 @dataclass(frozen=True)
@@ -147,6 +175,10 @@ class Language:
     words: MappingProxyType[str, tuple[str, ...]]  # option -> phrases a caller may say for it
     fillers: frozenset[str]  # words a match ignores ("um", "please")
     keys: MappingProxyType[str, tuple[str, ...]]  # phone key -> how it is said ("1": ("one",))
+    key_prefixes: frozenset[str]  # words before a key's name: "press" one, "number" two
+    option_names: MappingProxyType[str, str]  # option -> how the line names it when asking
+    which_one: str  # "Did you mean {options}? Press {keys}."
+    or_word: str  # joins the last two options: "or"
     spoken_forms: MappingProxyType[str, SpokenForm]  # by written form, like "911"
     switch_key: str | None  # offered in the greeting; switches a call to this language
     where: Where

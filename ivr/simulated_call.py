@@ -119,11 +119,13 @@ class SimulatedCall:
         return self
 
     def say(self, words: str) -> SimulatedCall:
-        """Speak at a Gather that listens for speech, as Twilio reports it: SpeechResult."""
+        """Speak at a Gather, as Twilio reports it: SpeechResult. A Gather that listens for
+        keys only does not hear it, and times out as if the caller were silent."""
         if self.waiting_for != "key" or self.waiting_on is None:
             raise RuntimeError(f"the call is not listening ({self.waiting_for})")
         if "speech" not in self.waiting_on.get("input", "dtmf"):
-            raise RuntimeError("this Gather does not listen for speech")
+            self.transcript.append(Event("speech", f"{words} (not heard: keys only)"))
+            return self.press(None)
         self.transcript.append(Event("speech", words))
         action = self._resolve(self.waiting_on.get("action", self.url))
         self._fetch(action, {"SpeechResult": words, "Confidence": "0.9"})

@@ -1,16 +1,37 @@
 """Speech: what a caller says, matched to the key it stands for.
 
-The match forgives case, accents, punctuation and filler words, and never guesses: when the
-words fit no option, or more than one, it is treated like a wrong key.
+A caller may name a key ("one", "press one", "star") or an option ("police", "next"). The match
+forgives case, accents, punctuation and filler words, and never guesses: words that fit no option
+are heard as noise, and words that fit several are sent back to the caller as a question.
 """
 
 from __future__ import annotations
 
-from .model import REPEAT, Line, Menu, Section
+from dataclasses import dataclass
+
+from .model import KEYS, REPEAT, Line, Menu, Section
 from .speech_words import words_of
 from .state import CallState
+from .yamlfile import ConfigError
 
-NOT_A_KEY = "?"
+# What Twilio documents for <Gather hints>: up to 500 entries of up to 100 characters each.
+MAX_HINTS = 500
+MAX_HINT_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a caller's words come to where the call is: a key, a question, or noise."""
+
+    key: str | None = None  # the key the words stand for
+    options: tuple[tuple[str, str], ...] = ()  # (option, key) for each, when they fit several
+
+    @property
+    def noise(self) -> bool:
+        return self.key is None and not self.options
+
+
+NOISE = Heard()
 
 
 def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
@@ -19,7 +40,7 @@ def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 
 
 class SpeechKeys:
-    """For each language and place in the menu, which key a caller's words stand for."""
+    """For each language and place in the menu, what a caller's words stand for."""
 
     def __init__(self, line: Line) -> None:
         self.line = line
@@ -31,25 +52,55 @@ class SpeechKeys:
             ]
             for code, language in line.languages.items()
         }
+        digits = {str(d): str(d) for d in range(10)}
+        self._keys = {
+            code: {
+                **{(numeral,): key for numeral, key in digits.items()},
+                **{
+                    words_of(phrase, language.fillers): key
+                    for key, phrases in language.keys.items()
+                    for phrase in phrases
+                },
+            }
+            for code, language in line.languages.items()
+        }
         self._options = {node: self._options_at(node) for node in [*line.menus, *line.sections]}
 
-    def key_for(self, state: CallState, utterance: str) -> str:
-        """The key the caller's words choose at `state`, or NOT_A_KEY."""
+    def hear(self, state: CallState, utterance: str) -> Heard:
+        """What the caller's words choose at `state`."""
         code = state.lang or self.line.default_language
-        options = self._options[state.node]
         said = words_of(utterance, self.line.languages[code].fillers)
-        chosen = {
+        key = self._named_key(code, said)
+        if key is not None:
+            return Heard(key=key)
+        options = self._options[state.node]
+        fitting = {
             option
             for phrase, option in self._phrases[code]
             if phrase and option in options and _contains(said, phrase)
         }
-        return options[chosen.pop()] if len(chosen) == 1 else NOT_A_KEY
+        chosen = tuple((option, key) for option, key in options.items() if option in fitting)
+        if len(chosen) == 1:
+            return Heard(key=chosen[0][1])
+        return Heard(options=chosen)
+
+    def _named_key(self, code: str, said: tuple[str, ...]) -> str | None:
+        """A key said by its name, maybe after words like "press": "press one", "number 2"."""
+        keys = self._keys[code]
+        prefixes = self.line.languages[code].key_prefixes
+        while said:
+            if said in keys:
+                return keys[said]
+            if said[0] not in prefixes:
+                return None
+            said = said[1:]
+        return None
 
     def _options_at(self, node_id: str) -> dict[str, str]:
-        """Option -> key, for what can be chosen at a menu or section."""
+        """Option -> key, for what can be chosen at a menu or section, in the menu's order."""
         line = self.line
         node = line.node(node_id)
-        options = {"hotline": line.hotline.key, "more_time": line.more_time.key}
+        options: dict[str, str] = {}
         if isinstance(node, Section):
             keys = line.section_keys
             options.update(
@@ -63,10 +114,30 @@ class SpeechKeys:
                 for code, language in line.languages.items():
                     if language.switch_key is not None:
                         options[code] = language.switch_key
+        options.update(hotline=line.hotline.key, more_time=line.more_time.key)
         return options
 
 
 def hints(line: Line, code: str) -> str:
-    """Every phrase of a language, for Twilio's speech recognizer."""
-    phrases = dict.fromkeys(p for ps in line.languages[code].words.values() for p in ps)
+    """Every phrase of a language, and its keys' names, for Twilio's speech recognizer."""
+    language = line.languages[code]
+    names = [phrases[0] for key, phrases in language.keys.items() if key in KEYS]
+    prefixed = [f"{prefix} {name}" for prefix in sorted(language.key_prefixes) for name in names]
+    phrases = dict.fromkeys(
+        [
+            *(p for ps in language.words.values() for p in ps),
+            *(p for ps in language.keys.values() for p in ps),
+            *prefixed,
+        ]
+    )
+    too_long = [p for p in phrases if len(p) > MAX_HINT_LENGTH]
+    if len(phrases) > MAX_HINTS or too_long:
+        raise ConfigError(
+            language.where.path,
+            None,
+            f"Twilio takes up to {MAX_HINTS} hints of up to {MAX_HINT_LENGTH} characters; "
+            f"words:, keys: and key_prefixes: make {len(phrases)}"
+            + (f", and {too_long[0]!r} is too long" if too_long else "")
+            + "; list fewer",
+        )
     return ", ".join(phrases)

@@ -9,7 +9,15 @@ from urllib.parse import urlencode
 from .model import Line, Section
 
 # One letter each in the "f" argument; the order is fixed so a state has one URL.
-_FLAGS = {"slow": "t", "chosen": "c", "told_privacy": "v"}
+_FLAGS = {
+    "slow": "t",
+    "chosen": "c",
+    "pressed": "x",
+    "told_privacy": "v",
+    "heard_noise": "z",
+    "keys_only": "k",
+    "retry": "r",
+}
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,12 @@ class CallState:
     lang: str = ""  # the call's language; "" for the line's first
     slow: bool = False  # the caller asked for more time
     chosen: bool = False  # the caller has chosen something: their language is settled
+    pressed: bool = False  # the caller has pressed a key, or named one, even a wrong one
     told_privacy: bool = False  # the caller has heard the privacy tip
+    heard_noise: bool = False  # the last thing heard was words that fit no option
+    keys_only: bool = False  # speech is off for the rest of the call: the room is noisy
+    retry: bool = False  # a transfer just failed: the hotline key tries it again
+    attempt: int = 0  # in a transfer: 0 for the hotline, then each backup number in turn
 
     def query(self) -> str:
         args: dict[str, object] = {"n": self.node, "p": self.point, "m": self.misses}
@@ -29,6 +42,8 @@ class CallState:
         flags = "".join(letter for name, letter in _FLAGS.items() if getattr(self, name))
         if flags:
             args["f"] = flags
+        if self.attempt:
+            args["h"] = self.attempt
         return urlencode(args)
 
     @classmethod
@@ -38,13 +53,16 @@ class CallState:
         lang = lang if lang in line.languages and lang != line.default_language else ""
         given = args.get("f", "")
         flags = {name: letter in given for name, letter in _FLAGS.items()}
+        attempt = _small_int(args.get("h", "0"))
+        attempt = attempt if attempt is not None and attempt <= len(line.hotline.backups) else 0
         node = line.node(args.get("n", ""))
         point = _small_int(args.get("p", "0"))
         misses = _small_int(args.get("m", "0"))
         limit = len(node.points) if isinstance(node, Section) else 1
         if node is None or point is None or misses is None or point >= limit:
-            return cls(line.start, lang=lang, **flags)
-        return cls(node.id, point, min(misses, line.no_input.tries), lang, **flags)
+            return cls(line.start, lang=lang, attempt=attempt, **flags)
+        misses = min(misses, line.no_input.tries)
+        return cls(node.id, point, misses, lang, attempt=attempt, **flags)
 
 
 def _small_int(text: str) -> int | None:

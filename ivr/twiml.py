@@ -5,7 +5,7 @@ from __future__ import annotations
 from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
-from .flow import Ask, Hangup, Reply, Transfer
+from .flow import Ask, Hangup, Reply, Said, Transfer, Which
 from .model import Language, Line
 from .recordings import Recordings
 from .speech import hints
@@ -34,8 +34,28 @@ class Speaker:
         if path is not None:
             parent.play(f"{audio_base}/{path}")
             return
-        prompt = self.language.prompts[prompt_id]
-        parent.say(prompt.text, voice=self.language.voice, language=self.language.code)
+        self.say(parent, self.language.prompts[prompt_id].text)
+
+    def say(self, parent: TwiML, text: str) -> None:
+        parent.say(text, voice=self.language.voice, language=self.language.code)
+
+    def ask_which(self, parent: TwiML, which: Which) -> None:
+        """ "Did you mean what the police can do, or to talk with an advocate? Press 1 or 0." """
+        language = self.language
+        names = [language.option_names[option] for option in which.options]
+        keys = [key if key.isdigit() else language.keys[key][0] for key in which.keys]
+        self.say(
+            parent,
+            language.which_one.format(
+                options=_listed(names, f", {language.or_word} "),
+                keys=_listed(keys, f" {language.or_word} "),
+            ),
+        )
+
+
+def _listed(items: list[str], last_joint: str) -> str:
+    """ "a, b, or c": every item, the last two joined by `last_joint`."""
+    return ", ".join(items[:-1]) + last_joint + items[-1] if len(items) > 1 else items[0]
 
 
 class Renderer:
@@ -50,7 +70,10 @@ class Renderer:
         """The TwiML for `reply`; recordings are played from `audio_base` (an absolute URL)."""
         code = reply.state.lang or self.line.default_language
 
-        def speak(parent: TwiML, item: str) -> None:
+        def speak(parent: TwiML, item: Said) -> None:
+            if isinstance(item, Which):
+                self.speakers[code].ask_which(parent, item)
+                return
             # "es/language_offer" is a prompt of another language, in that language's voice.
             other, _, prompt_id = item.rpartition("/")
             self.speakers[other or code].speak(parent, prompt_id, audio_base)
@@ -58,17 +81,25 @@ class Renderer:
         response = VoiceResponse()
         if isinstance(reply, Ask):
             action = f"{KEY_URL}?{reply.state.query()}"
-            # One key acts at once; no finish key, so "#" can be a menu key. Speech works too.
+            # One key acts at once; no finish key, so "#" can be a menu key. Speech works too,
+            # until a noisy room has turned it off.
+            listening = (
+                {"input": "dtmf"}
+                if reply.state.keys_only
+                else {
+                    "input": "dtmf speech",
+                    "speech_timeout": SPEECH_PAUSE_SECONDS,
+                    "language": self.line.languages[code].code,
+                    "hints": self.hints[code],
+                }
+            )
             gather = response.gather(
                 action=action,
                 method="POST",
-                input="dtmf speech",
                 num_digits=1,
                 finish_on_key="",
                 timeout=reply.wait,
-                speech_timeout=SPEECH_PAUSE_SECONDS,
-                language=self.line.languages[code].code,
-                hints=self.hints[code],
+                **listening,
             )
             for item in reply.say:
                 speak(gather, item)
@@ -77,13 +108,14 @@ class Renderer:
         elif isinstance(reply, Transfer):
             for item in reply.say:
                 speak(response, item)
+            number, ring_seconds = self.line.hotline.dialled(reply.state.attempt)
             dial = response.dial(
                 action=f"{DIAL_URL}?{reply.state.query()}",
                 method="POST",
-                timeout=self.line.hotline.ring_seconds,
+                timeout=ring_seconds,
                 caller_id=caller_id,
             )
-            dial.number(self.line.hotline.number)
+            dial.number(number)
         else:
             assert isinstance(reply, Hangup)
             for item in reply.say:

@@ -163,6 +163,23 @@ def test_spanish_and_typed_speech(local_server, page):
     assert "You pressed" not in transcript(page).split("You pressed 9")[1]
 
 
+def test_a_noisy_room_turns_speech_off_and_the_page_shows_it(local_server, page):
+    page.goto(f"{local_server.url}/phone?rate=8")
+    page.get_by_role("button", name="Call").click()
+    wait_for_text(page, "If you are in immediate danger")
+    words = page.get_by_label("Or say something")
+    for noise in ("come here you", "turn that off"):
+        words.fill(noise)
+        words.press("Enter")
+        wait_for_text(page, f'You said: "{noise}"')
+    wait_for_text(page, EN["keys_only"].text)
+    page.wait_for_function("() => document.querySelector('#words').disabled")
+    assert page.get_by_role("button", name="Say").is_disabled()
+    assert EN["not_an_option"].text not in transcript(page)
+    page.keyboard.press("1")  # keys still work
+    wait_for_text(page, EN["police.why"].text[:60])
+
+
 def test_the_relay_refuses_what_is_not_a_webhook(local_server):
     import json
 

@@ -136,8 +136,8 @@ def test_a_wrong_key_says_so_and_repeats_the_same_menu(server):
     call.transcript.clear()
     call.press("8")
     police = LINE.sections["police"].points
-    # The caller is at the first item the introduction ran into: that item again.
-    assert call.heard() == f"Sorry, that is not an option. {said(police[2])}"
+    # The introduction and the item it runs into are one: both again, from the start.
+    assert call.heard() == f"Sorry, that is not an option. {said(police[1])} {said(police[2])}"
 
 
 def test_star_repeats_the_main_menu(server):
@@ -159,21 +159,27 @@ def test_silence_asks_again_then_transfers_after_three_tries(server):
     assert call.heard() == f"Sorry, I did not hear a key. {said('connecting')}"
     # If the hotline does not answer, the line ends politely instead of asking again forever.
     call.transcript.clear()
-    call.dial_outcome("no-answer")
+    call.dial_outcome("no-answer").press(None)
     assert call.ended and call.transcript[-1].kind == "hangup"
     assert call.heard().endswith(f"{said('privacy')} {said('goodbye')}")
 
 
-def test_until_a_language_is_chosen_silence_offers_spanish_and_the_end_is_in_both(server):
+def test_until_a_language_is_chosen_a_wrong_key_offers_spanish_and_the_end_is_in_both(server):
     call = server.call().start()
     call.transcript.clear()
-    call.press(None)
+    call.press("5")
     sorry, offer, menu = (e.text for e in call.transcript if e.kind in ("say", "play"))
-    assert (sorry, offer, menu) == (said("no_input"), ES["language_offer"].text, said("main_menu"))
+    assert (sorry, offer, menu) == (
+        said("not_an_option"),
+        ES["language_offer"].text,
+        said("main_menu"),
+    )
     call.press(None).press(None)
+    assert call.waiting_for == "dial"
     assert [e.text for e in call.transcript[-3:-1]] == [said("connecting"), ES["connecting"].text]
     call.transcript.clear()
-    call.dial_outcome("busy")
+    call.dial_outcome("busy").press(None)
+    assert call.ended
     assert call.heard().endswith(f"{said('goodbye')} {ES['goodbye'].text}")
 
 
@@ -198,11 +204,14 @@ def test_the_transfer_callback_for_each_dial_status(server, status):
     if status == "completed":
         assert call.heard() == f"{said('privacy')} {said('transfer_completed')}"
         assert call.ended and call.transcript[-1].kind == "hangup"
-    else:
-        heard = call.heard()
-        assert heard == f"{said('transfer_failed')} {said('main_menu')}"
-        assert "two two five, two two" in heard and "love is respect dot org" in heard
-        assert call.waiting_for == "key"
+        return
+    failed = ["transfer_failed", "danger", "other_ways", "try_again"]
+    assert call.heard() == " ".join(said(p) for p in failed)
+    assert said("transfer_failed").count(SAID_HOTLINE) == 2
+    assert call.waiting_on.get("timeout") == "5", "a short wait, then the main menu"
+    call.transcript.clear()
+    call.press(None)
+    assert call.heard() == said("main_menu")
 
 
 def test_0_transfers_from_every_menu_and_every_point(server):

@@ -29,6 +29,7 @@ def test_the_diagram_shows_every_menu_section_key_and_the_transfer_paths():
     assert "0, anywhere" in texts and "3 silent tries" in texts
     assert "busy / no-answer / failed / canceled" in texts and "completed" in texts
     assert "wrong key: not an option, again" in texts
+    assert "0: again" in texts and "noise: again; twice: keys only" in texts
 
 
 def test_a_changed_menu_changes_the_diagram(prompts_copy):
@@ -36,4 +37,4 @@ def test_a_changed_menu_changes_the_diagram(prompts_copy):
     menu.write_text(menu.read_text().replace("then: transfer", "then: goodbye"))
     changed = to_mermaid(flowchart(load_line(prompts_copy)))
     assert changed != to_mermaid(flowchart(LINE))
-    assert 'main -- "3 silent tries" --> goodbye' in changed
+    assert 'main -- "3 silent tries (1 from answer)" --> goodbye' in changed

@@ -43,7 +43,9 @@ def _walk_every_path(server, number: str) -> None:
             call.press(key)
     for status in DIAL_OUTCOMES:
         server.call(caller=number).start().press("0").dial_outcome(status)
-    server.call(caller=number).start().press("").press("").press("").dial_outcome("busy")
+    server.call(caller=number).start().press("").dial_outcome("busy").press("")  # silent caller
+    server.call(caller=number).start().press("#").press("").press("").press("")
+    server.call(caller=number).start().press("0").dial_outcome("busy").press("0")  # again
     server.call(caller=number).start().press("9")  # an error in the webhook
     fallback = server.call(caller=number)
     fallback.voice_url = f"{server.url}/fallback"

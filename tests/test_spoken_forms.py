@@ -56,7 +56,7 @@ def test_numbers_are_words_said_twice_and_the_keyword_is_spelled_once(code, agai
         for prompt in language.prompts.values():
             assert prompt.text.count(second) in (0, 2), (prompt.id, number)
     assert forms['"loveis"'].said.count("L, O, V, E, I, S") == 1
-    for prompt_id in ("reach.text", "transfer_failed"):
+    for prompt_id in ("reach.text", "other_ways"):
         assert language.prompts[prompt_id].text.count("L, O, V, E, I, S") == 1
 
 

@@ -43,8 +43,8 @@ def test_a_scripted_call_prints_the_whole_transcript():
 
 
 def test_an_empty_item_is_silence():
-    result = ivr_call("--keys", ",,")
-    assert result.stdout.count("> caller stays silent (7 s)") == 3
+    result = ivr_call("--keys", "#,,,")
+    assert result.stdout.count("> caller stays silent (14 s)") == 3
     assert "  TRANSFER to +18663319474" in result.stdout
 
 
@@ -76,3 +76,12 @@ def test_a_call_in_spanish_by_voice():
     assert "A veces, la mejor manera de protegerte" in result.stdout
     assert "¿Qué puede hacer la policía?" in result.stdout
     assert "Ahora tienes más tiempo para responder." in result.stdout
+
+
+def test_a_noisy_caller_in_the_terminal():
+    result = ivr_call("--keys", "1,come here you,turn that off,the news at six")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("I will listen for keys only now.") == 1
+    assert '> caller says "the news at six (not heard: keys only)"' in result.stdout
+    assert "Sorry, that is not an option." not in result.stdout
+    assert "TRANSFER" not in result.stdout

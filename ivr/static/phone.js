@@ -125,8 +125,13 @@
   }
 
   async function gather(verb, rest, gen) {
-    call.gather = { action: new URL(verb.getAttribute("action") || call.docUrl, call.docUrl).href };
-    status("Listening: press a key at any time");
+    const speech = (verb.getAttribute("input") || "dtmf").includes("speech");
+    call.gather = {
+      action: new URL(verb.getAttribute("action") || call.docUrl, call.docUrl).href,
+      speech,
+    };
+    $("words").disabled = $("say").disabled = !speech;
+    status(speech ? "Listening: press a key or say something" : "Listening for keys only");
     for (const nested of verb.children) {
       if (!current(gen)) return;
       if (nested.tagName === "Say" || nested.tagName === "Play") await speak(nested, gen);
@@ -178,6 +183,10 @@
 
   function speakWords(words) {
     if (!call || !call.gather || !words) return; // heard only while the line listens
+    if (!call.gather.speech) {
+      log(`You said: "${words}" (not heard: the line listens for keys only)`, "caller");
+      return;
+    }
     const action = call.gather.action;
     log(`You said: "${words}"`, "caller");
     request(action, { SpeechResult: words });
