@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint
+.PHONY: run test lint lock
 
 run: $(STAMP)
 	$(VENV)/bin/ivr serve
@@ -15,8 +15,17 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-$(STAMP): pyproject.toml
+# Pinned versions, checked against their hashes; then the project itself, without resolving again.
+$(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing dependencies in pyproject.toml: pin them again, newest versions that fit.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes --upgrade -o requirements.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes --upgrade --extra dev -o requirements-dev.txt

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from copy import deepcopy
 from pathlib import Path
 
 import yaml
@@ -27,6 +28,7 @@ if __package__ in (None, ""):
 from bench.common import ROOT, TOKEN, gunicorn, lua_script, run_wrk, signed_request
 from ivr.fallback import APOLOGY
 from ivr.load import load_line
+from ivr.model import SYSTEM_PROMPTS
 
 # The webhook kinds a call is made of: (name, path, form fields).
 KINDS = [
@@ -57,7 +59,8 @@ def in_process(samples: int) -> list[tuple[str, str, float, float]]:
 
     rows = []
     for label, token in (("signature checked", TOKEN), ("no signature check", None)):
-        settings = Settings(auth_token=token, log_level="INFO")
+        # As in production: PUBLIC_BASE_URL set (here, the address the requests are made for).
+        settings = Settings(auth_token=token, log_level="INFO", public_base_url="http://localhost")
         app = create_app(settings)
         _quiet(app)
         for name, path, extra in KINDS:
@@ -193,14 +196,18 @@ def ten_times_larger(folder: Path) -> tuple[Path, int]:
         language = yaml.safe_load(path.read_text())
         for section_id, section in menu["sections"].items():
             for point in section["points"]:
-                text = language["prompts"].pop(point)
+                # A point the line also speaks itself (the privacy tip) stays as it is.
+                said = language["prompts"]
+                text = said[point] if point in SYSTEM_PROMPTS else said.pop(point)
                 for copy in range(COPIES):
-                    language["prompts"][f"{point}_{copy}"] = text
+                    language["prompts"][f"{point}_{copy}"] = deepcopy(text)  # no YAML anchors
             words = language["words"].pop(section_id)
+            name = language["option_names"].pop(section_id)
             for copy in range(COPIES):
                 language["words"][f"{section_id}_{copy}"] = [f"{w} {copy}" for w in words]
                 language["words"][f"more_{copy}"] = [f"more {copy}"]
-        language["words"]["main"] = language["words"]["main_menu"]  # sub-menus' way back
+                language["option_names"][f"{section_id}_{copy}"] = f"{name} {copy}"
+        language["words"]["main"] = list(language["words"]["main_menu"])  # sub-menus' way back
         count += len(language["prompts"])
         path.write_text(yaml.safe_dump(language, sort_keys=False, allow_unicode=True))
     menu["menus"], menu["sections"] = menus, sections

@@ -45,9 +45,12 @@ class Served:
 
 
 def start_procfile(
-    app: str, log: IO[bytes], env: dict[str, str] | None = None
+    app: str, log: IO[bytes], env: dict[str, str] | None = None, public: bool = False
 ) -> tuple[subprocess.Popen, str]:
-    """Start the Procfile's web command for `app` on a loopback port; return it and its URL."""
+    """Start the Procfile's web command for `app` on a loopback port; return it and its URL.
+
+    `public`: as in production, PUBLIC_BASE_URL names the address (here, the loopback one).
+    """
     port = free_port()
     full_env = {
         **os.environ,
@@ -56,6 +59,7 @@ def start_procfile(
         "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
         # gunicorn lives beside the interpreter running this.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **({"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if public else {}),
         **(env or {}),
     }
     process = subprocess.Popen(
@@ -69,23 +73,51 @@ def start_procfile(
 
 
 @contextmanager
-def gunicorn(app: str, log: IO[bytes], env: dict[str, str] | None = None) -> Iterator[Served]:
-    """Serve `app` with the Procfile's command on a loopback port, signatures checked."""
-    process, base = start_procfile(app, log, {"TWILIO_AUTH_TOKEN": TOKEN, **(env or {})})
+def gunicorn(
+    app: str, log: IO[bytes], env: dict[str, str] | None = None, public: bool = True
+) -> Iterator[Served]:
+    """Serve `app` with the Procfile's command on a loopback port, signatures checked, set up
+    as in production (PUBLIC_BASE_URL)."""
+    process, base = start_procfile(
+        app, log, {"TWILIO_AUTH_TOKEN": TOKEN, **(env or {})}, public=public
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                # A long wait: a request given up before the workers start would be left to them.
+                with urllib.request.urlopen(f"{base}/healthz", timeout=10):
+                    pass
+                if settled(process.pid, int(os.environ.get("WEB_CONCURRENCY", "2"))):
                     break
             except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit(f"{app} did not start") from None
-                time.sleep(0.1)
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit(f"{app} did not start")
+            time.sleep(0.1)
         yield Served(base, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def settled(master: int, count: int, seconds: float = 1.0) -> bool:
+    """All `count` workers exist and have run for `seconds`.
+
+    A worker answers soon after it starts, but until it has set up its own signal handlers a
+    stop signal from the master is lost on it, and it is only stopped at the graceful timeout.
+    """
+    pids = workers(master)
+    if len(pids) < count:
+        return False
+    ticks = os.sysconf("SC_CLK_TCK")
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    for pid in pids:
+        # Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+        if uptime - started < seconds:
+            return False
+    return True
 
 
 def workers(master: int) -> list[int]:

@@ -1,9 +1,10 @@
 """Load test: many callers walking the menu at once, against the server as the Procfile starts it.
 
 Runs wrk on loopback with signed requests, bounded in time and count, reads each gunicorn
-worker's memory before and after, prints the figures and writes them to docs/load-test.md.
+worker's memory before and after; then holds 100 slow clients open while probing with signed
+webhooks (bench/slow_clients.py). Prints the figures and writes them to docs/load-test.md.
 
-    python bench/load_test.py [--seconds 60] [--connections 32]
+    python bench/load_test.py [--seconds 60] [--connections 32] [--slow-clients 100]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, gunicorn, lua_script, rss_mib, run_wrk, signed_request, workers
+from bench.slow_clients import scenario
 
 # One caller's walk: the greeting, a section read through, a wrong key, a transfer that is
 # busy, another section, silence, and the main menu again.
@@ -49,6 +51,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-requests", type=int, default=2_000_000, help="a bound on the count")
+    parser.add_argument("--slow-clients", type=int, default=100)
+    parser.add_argument("--slow-seconds", type=int, default=30)
     parser.add_argument("--report", default=str(ROOT / "docs/load-test.md"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -71,6 +75,7 @@ def main() -> int:
             figures = run_wrk(base, script, args.seconds, args.connections, args.threads)
             after = {pid: rss_mib(pid) for pid in pids}
             alive = all(Path(f"/proc/{pid}").exists() for pid in pids)
+            trickle, probes = scenario(base, args.slow_clients, args.slow_seconds)
         server_log = log_path.read_text(errors="replace")
 
     errors = int(figures["errors"])
@@ -97,6 +102,23 @@ def main() -> int:
         f"| workers still the same processes | {'yes' if alive else 'NO'} |",
         f"| server errors logged | {server_log.count(' ERROR ')} |",
         "",
+        "## Slow clients",
+        "",
+        f"Then, for {args.slow_seconds} s, {args.slow_clients} connections that never finish "
+        "their request: half send one header line a second, half a whole POST header and then "
+        "one byte of body a second, each reconnecting at once when the server closes it. "
+        "Meanwhile a signed webhook and a health check every half second, each on a new "
+        "connection.",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        f"| probes sent, answered 200 | {probes.sent}, {probes.answered} |",
+        f"| slowest answer | {probes.worst() * 1000:.0f} ms |",
+        f"| answers slower than 1 s | {probes.over(1)} |",
+        f"| slow connections opened (reconnections included) | {trickle.opened} |",
+        "| closed by the server: header tricklers, body tricklers | "
+        f"{trickle.closed_by_server['headers']}, {trickle.closed_by_server['body']} |",
+        "",
         "Machine: 2 cores, shared by wrk and the server, so the figures are for comparison "
         "between runs, not capacity planning.",
         "",
@@ -104,7 +126,8 @@ def main() -> int:
     report = "\n".join(lines)
     print(report)
     Path(args.report).write_text(report)
-    return 0 if errors == 0 and alive else 1
+    slow_ok = probes.answered == probes.sent and probes.over(1) == 0
+    return 0 if errors == 0 and alive and slow_ok else 1
 
 
 if __name__ == "__main__":

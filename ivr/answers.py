@@ -1,8 +1,10 @@
 """Webhook answers, worked out once and kept.
 
 What the line answers depends only on where the call is, the key pressed (or the transfer's
-outcome), the caller ID shown to the hotline and where recordings are served from. All are
-few, so each answer is computed the first time it is asked for and reused after that.
+outcome, or what the caller's words came to), all of them few. So each decision of the call
+flow is kept, keyed on those alone: never on a raw query string, a header or a caller's number.
+Its TwiML is kept too when nothing of the request goes into it; a transfer, which shows the
+caller ID, is rendered afresh for each request and never kept.
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ from .speech import Heard, SpeechKeys
 from .state import CallState
 from .twiml import Renderer
 
-_CACHE_SIZE = 4096  # far more than the distinct answers of a real menu
+# Far more than the decisions a real call makes, and few enough to stay a few megabytes.
+CACHE_SIZE = 1024
+
+Given = str | Heard | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The call flow's decision for one question, with what is kept of its answer."""
+
+    reply: Reply
+    log: str  # where the call was, what the caller did and what the line did
+    body: bytes | None  # the TwiML, when it depends on nothing in the request
 
 
 @dataclass(frozen=True)
 class Answer:
     body: bytes  # the TwiML
-    log: str  # where the call was, what the caller did and what the line did
+    log: str
 
 
 def pressed_key(digits: str | None) -> str | None:
@@ -38,73 +52,84 @@ def dial_status(status: str | None) -> str:
 
 
 class Answers:
-    def __init__(self, line: Line, renderer: Renderer) -> None:
+    def __init__(self, line: Line, renderer: Renderer, audio_base: str | None) -> None:
+        """`audio_base`: where recordings are served from, when it is fixed by configuration;
+        None when it comes from each request's own address."""
         self.line = line
         self.flow = Flow(line)
         self.renderer = renderer
         self.speech = SpeechKeys(line)
-        # Keyed on the request's own inputs, so a repeated question costs one lookup.
-        self.webhook = lru_cache(_CACHE_SIZE)(self._webhook)
+        self.audio_base = audio_base
+        self.decide = lru_cache(CACHE_SIZE)(self._decide)
 
-    def _webhook(
-        self,
-        route: str,
-        query: bytes,
-        given: str | Heard | None,
-        caller_id: str | None,
-        audio_base: str,
+    def webhook(
+        self, route: str, query: bytes, given: Given, caller_id: str | None, audio_base: str
     ) -> Answer:
         """The answer to `route` ("voice", "key" or "dial") at the state in `query`.
 
         `given` is what Twilio reports: the Digits pressed, the DialCallStatus, or what the
-        caller's words came to.
+        caller's words came to. `caller_id` and `audio_base` come from this request.
         """
-        if route == "voice":
-            return self._answer(self.flow.greet(), None, "-", caller_id, audio_base)
-        state = self._state(query)
+        state = None if route == "voice" else self.state(query)
         if route == "dial":
-            status = dial_status(given if isinstance(given, str) else None)
-            reply = self.flow.dial_ended(state, status)
-            return self._answer(reply, state, status, caller_id, audio_base)
-        if isinstance(given, Heard):
-            reply = self.flow.hear(state, given)
-            return self._answer(reply, state, describe_heard(given), caller_id, audio_base)
-        key = pressed_key(given)
-        reply = self.flow.answer(state, key)
-        return self._answer(reply, state, key or "silence", caller_id, audio_base)
+            given = dial_status(given if isinstance(given, str) else None)
+        elif not isinstance(given, Heard):
+            given = pressed_key(given)
+        decided = self.decide(route, state, given)
+        body = decided.body
+        if body is None:
+            caller = caller_id if isinstance(decided.reply, Transfer) else None
+            body = self._render(decided.reply, caller, audio_base)
+        return Answer(body, decided.log)
 
     def hear(self, query: bytes, utterance: str) -> Heard:
         """What a caller's words come to where the call is (the words are never kept)."""
-        return self.speech.hear(self._state(query), utterance)
+        return self.speech.hear(self.state(query), utterance)
 
-    def _state(self, query: bytes) -> CallState:
-        return CallState.parse(dict(parse_qsl(query.decode("latin-1"))), self.line)
+    def state(self, query: bytes) -> CallState:
+        return CallState.parse(query_fields(query), self.line)
 
-    def _answer(
-        self,
-        reply: Reply,
-        state: CallState | None,
-        pressed: str,
-        caller_id: str | None,
-        audio_base: str,
-    ) -> Answer:
-        body = self.renderer.render(
-            reply,
-            caller_id=caller_id if isinstance(reply, Transfer) else None,
-            audio_base=audio_base,
-        )
-        log = f"at={describe_state(state)} pressed={pressed} -> {describe_reply(reply)}"
-        return Answer(body.encode(), log)
+    def _decide(self, route: str, state: CallState | None, given: Given) -> Decided:
+        if route == "voice" or state is None:
+            reply: Reply = self.flow.greet()
+        elif route == "dial":
+            assert isinstance(given, str)
+            reply = self.flow.dial_ended(state, given)
+        elif isinstance(given, Heard):
+            reply = self.flow.hear(state, given)
+        else:
+            reply = self.flow.answer(state, given)
+        pressed = "-" if route == "voice" else describe_given(given)
+        how = " by speech" if isinstance(given, Heard) else ""
+        at = describe_state(state)
+        log = f"{route}{how} at={at} pressed={pressed} -> {describe_reply(reply)}"
+        body = None
+        if self.audio_base is not None and not isinstance(reply, Transfer):
+            body = self._render(reply, None, self.audio_base)
+        return Decided(reply, log, body)
+
+    def _render(self, reply: Reply, caller_id: str | None, audio_base: str) -> bytes:
+        return self.renderer.render(reply, caller_id=caller_id, audio_base=audio_base).encode()
+
+
+def query_fields(query: bytes) -> dict[str, str]:
+    """The fields of a query string. The line's own have no escapes: those are split at once."""
+    text = query.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text))
+    return {name: value for name, _, value in (field.partition("=") for field in text.split("&"))}
 
 
 def describe_state(state: CallState | None) -> str:
     return "start" if state is None else f"{state.node}#{state.point}/m{state.misses}"
 
 
-def describe_heard(heard: Heard) -> str:
-    if heard.key is not None:
-        return heard.key
-    return "noise" if heard.noise else "which:" + "|".join(o for o, _ in heard.options)
+def describe_given(given: Given) -> str:
+    if isinstance(given, Heard):
+        if given.key is not None:
+            return given.key
+        return "noise" if given.noise else "which:" + "|".join(o for o, _ in given.options)
+    return given or "silence"
 
 
 def describe_reply(reply: Reply) -> str:

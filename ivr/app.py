@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Request, Response, abort, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from .answers import Answers
-from .call_log import CallLogDeleter, twilio_deleter
-from .fallback import MAX_BODY, WEBHOOK_HEADERS, caller_id_for, fallback_response
+from .body_limit import limit_body
+from .call_log import CallLogDeleter, call_deleter, twilio_client
+from .fallback import (
+    MAX_BODY,
+    NO_TOKEN_WARNING,
+    WEBHOOK_HEADERS,
+    caller_id_for,
+    fallback_response,
+)
 from .load import load_line
-from .log_output import WebhookLog
+from .log_output import WebhookLog, short_call_id
 from .log_output import configure as configure_logging
 from .phone_page import phone_page
 from .public_url import public_root, trust_proxies
@@ -24,6 +33,12 @@ from .twiml import Renderer
 from .yamlfile import ConfigError
 
 log = logging.getLogger("ivr")
+# Every webhook answer: TwiML, never to be kept by a proxy (see WEBHOOK_HEADERS).
+TWIML_HEADERS = [("Content-Type", "text/xml; charset=utf-8"), *WEBHOOK_HEADERS.items()]
+# What Twilio reports in CallStatus; anything else is logged as "other".
+CALL_STATUSES = frozenset(
+    {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+)
 
 
 def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | None = None) -> Flask:
@@ -44,12 +59,18 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
             len(recordings.not_fresh),
             "; ".join(recordings.not_fresh),
         )
-    answers = Answers(line, Renderer(line, recordings))
+    # Fixed by configuration, the recordings' address never comes from a request's headers.
+    fixed_audio_base = settings.audio_base_url or (
+        f"{settings.public_base_url}/audio" if settings.public_base_url else None
+    )
+    answers = Answers(line, Renderer(line, recordings), fixed_audio_base)
 
     # Each part sets its own headers where it answers; the phone page serves its own files.
     app = Flask(__name__, static_folder=None)
     app.config["IVR_LINE"] = line
+    app.extensions["ivr.answers"] = answers  # what the line keeps, for whoever must inspect it
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # refused with 413 before the body is read
+    app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
     trust_proxies(app, settings.proxy_hops)
 
     check = (
@@ -58,79 +79,98 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
         else None
     )
     if check is None:
-        log.warning(
-            "TWILIO_AUTH_TOKEN is not set: webhooks are NOT checked for Twilio's signature. "
-            "Anyone can drive this line. Set it before taking real calls."
-        )
-
-    def caller_id() -> str | None:
-        return caller_id_for(request.form, settings.transfer_caller_id)
-
-    def audio_base() -> str:
-        return settings.audio_base_url or f"{public_root(request, settings.public_base_url)}/audio"
+        log.warning(NO_TOKEN_WARNING)
 
     webhooks = {"voice", "key", "dial", "fallback", "status"}
     deleter = None
     if settings.delete_call_logs:
         assert settings.account_sid and settings.auth_token
-        deleter = call_logs or CallLogDeleter(
-            twilio_deleter(settings.account_sid, settings.auth_token)
-        )
+        account, token = settings.account_sid, settings.auth_token
+        deleter = call_logs or CallLogDeleter(call_deleter(lambda: twilio_client(account, token)))
+        # On a restart or a deploy: finish what is under way, and say what is left.
+        atexit.register(deleter.shutdown)
+
+    def params(req: Request) -> MultiDict[str, str]:
+        # Twilio sends a webhook's parameters in the body, or, set to HTTP GET, in its URL.
+        return req.form if req.method == "POST" else req.args
 
     @app.errorhandler(Exception)
     def failed(error: Exception) -> Response | HTTPException:
         if isinstance(error, HTTPException):
             return error
         # The trace names code, not callers: no form data is logged.
-        log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
+        log.exception("webhook /%s failed; the caller is sent to the hotline", request.endpoint)
         if request.endpoint not in webhooks:
             return Response("internal error", status=500, mimetype="text/plain")
-        return fallback_response(request.form, settings.transfer_caller_id)
+        return fallback_response(params(request), settings.transfer_caller_id)
 
-    @app.before_request
-    def verify_signature() -> None:
-        if request.endpoint in webhooks and check is not None and not check.is_valid(request):
-            log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
+    told_to_post = False
+
+    def verify_signature(req: Request) -> None:
+        """Refuse a webhook Twilio did not sign; say once to switch GET webhooks to POST."""
+        nonlocal told_to_post
+        if check is not None and not check.is_valid(req):
+            log.warning("refused /%s: missing or invalid X-Twilio-Signature", req.endpoint)
             abort(403)
+        if req.method == "GET" and not told_to_post:
+            told_to_post = True
+            log.warning(
+                "Twilio calls /%s with HTTP GET, which puts each caller's number in the URL, "
+                "where proxies and logs keep it: set the number's webhooks to HTTP POST",
+                req.endpoint,
+            )
 
-    def respond(route: str, given: str | Heard | None, how: str = "") -> Response:
-        answer = answers.webhook(route, request.query_string, given, caller_id(), audio_base())
-        call = _short_call_id(request.form.get("CallSid", ""))
-        log_webhook(f"call={call} {route}{how} {answer.log}")
-        return Response(answer.body, mimetype="text/xml", headers=WEBHOOK_HEADERS)
+    def respond(route: str) -> Response:
+        req = current_request()
+        verify_signature(req)
+        form = params(req)
+        given: str | Heard | None = None
+        if route == "key":
+            given = form.get("Digits")
+            speech = form.get("SpeechResult")
+            if speech and not given:
+                # What was said is matched, then forgotten: it is never logged or kept.
+                given = answers.hear(req.query_string, speech)
+        elif route == "dial":
+            given = form.get("DialCallStatus")
+        caller_id = caller_id_for(form, settings.transfer_caller_id)
+        base = fixed_audio_base or f"{public_root(req, settings.public_base_url)}/audio"
+        answer = answers.webhook(route, req.query_string, given, caller_id, base)
+        log_webhook(f"call={short_call_id(form.get('CallSid'))} {answer.log}")
+        return Response(answer.body, headers=TWIML_HEADERS)
 
-    @app.post("/voice")
+    # A Voice URL typed with a slash at the end, or set to HTTP GET, still reaches the caller.
+    webhook = {"methods": ["POST", "GET"], "strict_slashes": False}
+
+    @app.route("/voice", **webhook)
     def voice() -> Response:
-        return respond("voice", None)
+        return respond("voice")
 
-    @app.post("/key")
+    @app.route("/key", **webhook)
     def key() -> Response:
-        digits = request.form.get("Digits")
-        speech = request.form.get("SpeechResult")
-        if not digits and speech:
-            # What was said is matched, then forgotten: it is never logged or kept.
-            return respond("key", answers.hear(request.query_string, speech), " by speech")
-        return respond("key", digits)
+        return respond("key")
 
-    @app.post("/dial")
+    @app.route("/dial", **webhook)
     def dial() -> Response:
-        return respond("dial", request.form.get("DialCallStatus"))
+        return respond("dial")
 
-    @app.post("/fallback")
+    @app.route("/fallback", **webhook)
     def fallback() -> Response:
+        verify_signature(current_request())
         log.error("Twilio used the Fallback URL: the primary webhook failed")
-        return fallback_response(request.form, settings.transfer_caller_id)
+        return fallback_response(params(request), settings.transfer_caller_id)
 
-    @app.post("/status")
+    @app.route("/status", **webhook)
     def status() -> Response:
         """Twilio's status callback: with DELETE_CALL_LOGS=on, a finished call's log is deleted."""
-        call_sid = request.form.get("CallSid", "")
-        call_status = request.form.get("CallStatus", "")
+        verify_signature(current_request())
+        form = params(request)
+        call_sid, call_status = form.get("CallSid", ""), form.get("CallStatus", "")
         scheduled = deleter is not None and deleter.call_ended(call_sid, call_status)
         log.info(
             "call=%s status %s%s",
-            _short_call_id(call_sid),
-            call_status[:20] or "-",
+            short_call_id(call_sid),
+            call_status if call_status in CALL_STATUSES else "other",
             ", deleting its log" if scheduled else "",
         )
         return Response(status=204, headers=WEBHOOK_HEADERS)
@@ -163,9 +203,9 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     return app
 
 
-def _short_call_id(call_sid: str) -> str:
-    # Enough to follow one call through the log; the caller's number is never logged.
-    return call_sid[-6:] if call_sid else "-"
-
-
 __all__ = ["create_app"]
+
+
+def current_request() -> Request:
+    """The request itself: each use of Flask's `request` proxy costs a lookup."""
+    return request._get_current_object()  # type: ignore[attr-defined]

@@ -51,11 +51,11 @@ def word_diff(old: str, new: str) -> str:
 def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
     try:
         line = load_line(prompts_dir)
+        manifest = read_manifest(audio_dir)
     except ConfigError as error:
         where = f"{shown(error.path)}:{error.line}" if error.line else shown(error.path)
         return [Problem("error", where, error.message)]
     problems = [Problem("error", str(where), message) for where, message in menu_problems(line)]
-    manifest = read_manifest(audio_dir) if (audio_dir / MANIFEST).exists() else {}
     spoken = _reachable_prompts(line)
     for language in line.languages.values():
         problems += _fidelity(language)

@@ -190,6 +190,47 @@ def twiml_bin() -> None:
     click.echo(last_resort_twiml())
 
 
+@main.command("delete-call-logs")
+@click.option(
+    "--older-than",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Minutes since the call ended; newer calls are left to the line itself.",
+)
+@click.option(
+    "--number",
+    "numbers",
+    multiple=True,
+    help="A number of the line, as +E.164 (repeatable). Default: every number of the account.",
+)
+def delete_call_logs(older_than: int, numbers: tuple[str, ...]) -> None:
+    """Delete the logs of finished calls to the line from Twilio, transfer legs included.
+
+    For DELETE_CALL_LOGS=on: run it from a scheduler (Heroku Scheduler, cron), so a restart or a
+    lost status callback never leaves a call's log behind for good. Needs TWILIO_ACCOUNT_SID and
+    TWILIO_AUTH_TOKEN.
+    """
+    from datetime import timedelta
+
+    from .call_log import line_numbers, sweep, twilio_client
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        _fail(error)
+    if not (settings.account_sid and settings.auth_token):
+        _fail(RuntimeError("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"))
+    assert settings.account_sid and settings.auth_token
+    client = twilio_client(settings.account_sid, settings.auth_token)
+    swept = sweep(client, numbers or line_numbers(client), timedelta(minutes=older_than))
+    click.echo(
+        f"ivr delete-call-logs: {swept.calls} finished call(s), {swept.records} record(s) "
+        f"deleted, {swept.failed} failed"
+    )
+    sys.exit(1 if swept.failed else 0)
+
+
 @main.group()
 def audio() -> None:
     """Recordings: build telephone-ready audio for every prompt."""

@@ -5,11 +5,17 @@ Built from constants alone, so it works even when the menu could not be loaded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from flask import Flask, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
+log = logging.getLogger("ivr")
+NO_TOKEN_WARNING = (
+    "TWILIO_AUTH_TOKEN is not set: webhooks are NOT checked for Twilio's signature. "
+    "Anyone can drive this line. Set it before taking real calls."
+)
 HOTLINE = "+18663319474"
 # Numbers in words, digit by digit and twice, as the menu's spoken forms say them.
 _HOTLINE_EN = "one. eight, six, six. three, three, one. nine, four, seven, four"
@@ -84,22 +90,30 @@ def create_fallback_app() -> Flask:
 
     Deploy it apart from the line, so Twilio's Fallback URL works even when the line cannot.
     """
+    from .body_limit import limit_body
+    from .log_output import configure
     from .public_url import trust_proxies
     from .settings import Settings
     from .signature import SignatureCheck
 
     settings = Settings.from_env()
+    configure(settings.log_level)
     token = settings.auth_token
     check = SignatureCheck(token, settings.public_base_url) if token else None
+    if check is None:
+        log.warning(NO_TOKEN_WARNING)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
     trust_proxies(app, settings.proxy_hops)
 
-    @app.post("/fallback")
+    @app.route("/fallback", methods=["POST", "GET"], strict_slashes=False)
     def fallback() -> Response:
         if check is not None and not check.is_valid(request):
+            log.warning("refused /fallback: missing or invalid X-Twilio-Signature")
             abort(403)
-        return fallback_response(request.form, settings.transfer_caller_id)
+        params = request.form if request.method == "POST" else request.args
+        return fallback_response(params, settings.transfer_caller_id)
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

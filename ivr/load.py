@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -34,22 +35,6 @@ from .yamlfile import ConfigError, Path_, YamlFile, load_yaml
 
 _MISSING = object()
 PLACEHOLDER_TTS = ("piper", "espeak-ng", "none")
-LANGUAGE_FIELDS = {
-    "words",
-    "filler_words",
-    "language",
-    "voice",
-    "placeholder_tts",
-    "document",
-    "spoken_forms",
-    "prompts",
-    "not_spoken",
-    "keys",
-    "key_prefixes",
-    "option_names",
-    "which_one",
-    "or",
-}
 _TYPE_NAMES = {str: "a text", int: "a whole number", dict: "a mapping", list: "a list"}
 
 
@@ -58,6 +43,7 @@ class _Reader:
 
     def __init__(self, file: YamlFile) -> None:
         self.file = file
+        self.read: set[Path_] = set()  # every setting the line looked for, found or not
 
     def where(self, path: Path_) -> Where:
         return Where(self.file.path, self.file.line(path))
@@ -65,7 +51,27 @@ class _Reader:
     def error(self, path: Path_, message: str) -> ConfigError:
         return self.file.error(path, message)
 
+    def no_unknown_keys(self) -> None:
+        """A key the line never looked for is a mistake, like `triez:` for `tries:`.
+
+        Call it once everything is read; the error names the closest key the line knows.
+        """
+        known = {read[:size] for read in self.read for size in range(1, len(read) + 1)}
+        for path in self.file.lines:
+            if not path or not isinstance(path[-1], str) or path in known:
+                continue
+            size = len(path)
+            parent = path[:-1]
+            known = sorted(
+                {str(r[size - 1]) for r in self.read if len(r) >= size and r[: size - 1] == parent}
+            )
+            close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {known}"
+            where = f" under {'.'.join(map(str, parent))}" if parent else ""
+            raise self.error(path, f"unknown setting {path[-1]!r}{where}; {hint}")
+
     def get(self, path: Path_, kind: type, default: Any = _MISSING) -> Any:
+        self.read.add(path)
         value: Any = self.file.data
         for step in path:
             in_dict = isinstance(value, dict) and step in value
@@ -187,7 +193,7 @@ def load_line(prompts_dir: Path) -> Line:
         for code, key in {**{c: None for c in _language_codes(menu)}, **switch_keys}.items()
     }
     codes = list(languages)
-
+    menu.no_unknown_keys()
     return Line(
         start=start,
         hotline=hotline,
@@ -206,6 +212,8 @@ def _language_codes(menu: _Reader) -> list[str]:
     codes = menu.get(("languages",), dict, {"en": {}})
     if not codes:
         raise menu.error(("languages",), "name at least one language, like en: {}")
+    for code in codes:
+        menu.get(("languages", str(code)), dict, {})  # each a mapping, maybe empty
     return [str(code) for code in codes]
 
 
@@ -347,13 +355,7 @@ def _language(
     for field in ("{options}", "{keys}"):
         if field not in which_one:
             raise file.error(("which_one",), f"which_one should say {field}, where it goes")
-    unknown = set(file.file.data) - LANGUAGE_FIELDS
-    if unknown:
-        raise file.error(
-            (sorted(unknown)[0],),
-            f"unknown setting(s) {sorted(unknown)}; use {sorted(LANGUAGE_FIELDS)}",
-        )
-    return Language(
+    language = Language(
         id=code,
         code=file.get(("language",), str),
         voice=file.get(("voice",), str),
@@ -374,6 +376,8 @@ def _language(
         switch_key=switch_key,
         where=file.where(()),
     )
+    file.no_unknown_keys()
+    return language
 
 
 def _words(
@@ -419,6 +423,7 @@ def _keys(file: _Reader, fillers: frozenset[str]) -> dict[str, tuple[str, ...]]:
 
 def _prompt(file: _Reader, prompt_id: str, document: Any, forms: SpokenForms) -> Prompt:
     at = ("prompts", prompt_id)
+    file.read.update({at, (*at, "passage")})  # its fields are checked below
     raw = file.file.data["prompts"][prompt_id]
     if isinstance(raw, str):
         return Prompt(prompt_id, forms.apply(raw.strip()), (), (), None, None, file.where(at))

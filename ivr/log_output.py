@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 
 FORMAT = "%(asctime)sZ %(levelname)s %(name)s: %(message)s"
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")  # what Twilio sends; anything else is never logged
+
+
+def short_call_id(call_sid: str | None) -> str:
+    """Enough of a CallSid to follow one call through the log, or "invalid"."""
+    if not call_sid:
+        return "-"
+    return call_sid[-6:] if CALL_SID.fullmatch(call_sid) else "invalid"
 
 
 class LineHandler(logging.Handler):

@@ -12,6 +12,7 @@ import urllib.parse
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from twilio.request_validator import RequestValidator
 
+from .log_output import CALL_SID
 from .public_url import public_root
 
 WEBHOOKS = ("/voice", "/key", "/dial")
@@ -30,6 +31,7 @@ PAGE_HEADERS = {
 
 FORWARDED_PARAMS = ("Digits", "DialCallStatus", "SpeechResult")
 CALLER = "+15005550006"  # a Twilio test number, never a real caller
+
 LINE_NUMBER = "+15005550001"
 
 
@@ -67,8 +69,10 @@ def phone_page(
         if path not in WEBHOOKS:
             abort(400)
         given = body.get("params") if isinstance(body.get("params"), dict) else {}
+        call = str(body.get("call") or "")
         params = {
-            "CallSid": str(body.get("call") or "")[:40] or f"CA{secrets.token_hex(16)}",
+            # Only a CallSid of Twilio's form is passed on: the page cannot write into the log.
+            "CallSid": call if CALL_SID.fullmatch(call) else f"CA{secrets.token_hex(16)}",
             "From": CALLER,
             "To": LINE_NUMBER,
             "CallStatus": "in-progress",

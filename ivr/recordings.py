@@ -16,9 +16,10 @@ from types import MappingProxyType
 
 from .document import fingerprint
 from .model import Line
-from .yamlfile import ConfigError
+from .yamlfile import ConfigError, read_text
 
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024  # some 20,000 recordings
 _FIELDS = {"file": str, "sha256": str, "duration": (int, float), "text": str, "source": str}
 
 
@@ -54,7 +55,7 @@ def read_manifest(audio_dir: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_text(path, max_bytes=MAX_MANIFEST_BYTES))
     except json.JSONDecodeError as error:
         raise ConfigError(path, error.lineno, f"not valid JSON: {error.msg}; rebuild it") from None
     entries = manifest.get("recordings") if isinstance(manifest, dict) else None

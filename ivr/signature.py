@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from flask import Request
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    RequestValidator,
+    get_signature_algorithm,
+)
 
 from .public_url import public_url
+
+ALGORITHMS = frozenset({HMAC_SHA1, HMAC_SHA256})
 
 
 class SignatureCheck:
@@ -27,6 +34,10 @@ class SignatureCheck:
         algorithm = get_signature_algorithm(
             request.headers.get("X-Twilio-Webhooks-Signature-Settings")
         )
+        if algorithm.upper() not in ALGORITHMS:
+            return False  # refused here, so that no request text reaches a log
+        # A GET webhook is signed over its URL alone: its parameters are in the query.
+        params = request.form if request.method == "POST" else {}
         return self.validator.validate(
-            public_url(request, self.public_base_url), request.form, signature, algorithm
+            public_url(request, self.public_base_url), params, signature, algorithm
         )

@@ -57,14 +57,29 @@ class YamlFile:
         return ConfigError(self.path, self.line(path), message)
 
 
-def read_text(path: Path) -> str:
+# Far more than any real menu, guide or manifest; a file past these is a mistake or an attack.
+MAX_BYTES = 512 * 1024
+MAX_DEPTH = 32
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """A staff-edited file's text, or ConfigError saying what is wrong with it."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
     except FileNotFoundError:
         raise ConfigError(path, None, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, None, "is a folder; it should be a file") from None
+    except PermissionError:
+        raise ConfigError(path, None, "cannot be read; check its permissions") from None
+    if len(data) > max_bytes:
+        raise ConfigError(path, None, f"is larger than {max_bytes // 1024} KiB; is it the file?")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, None, f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(path, line, f"not UTF-8 text ({exc.reason}); save it as UTF-8") from None
 
 
 def load_yaml(path: Path) -> YamlFile:
@@ -76,6 +91,7 @@ def load_yaml(path: Path) -> YamlFile:
                 path, number, 'YAML reads "#:" as a comment; write the key in quotes: "#":'
             )
     try:
+        _check_shape(path, text)
         data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -91,6 +107,33 @@ def load_yaml(path: Path) -> YamlFile:
         lines[()] = root.start_mark.line + 1
         _index(path, root, (), lines)
     return YamlFile(path, data, lines)
+
+
+def _check_shape(path: Path, text: str) -> None:
+    """Refuse aliases and deep nesting before anything is built from the text.
+
+    An alias repeats a value by reference: a few lines of them can stand for billions of
+    values, and staff files never need one. Deep nesting would exhaust the recursion that
+    builds the values. Both are found from the parser's events, which cost nothing to list.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise ConfigError(
+                path,
+                line,
+                f"YAML alias *{event.anchor} is not allowed here; write the value out "
+                '(keys "*" and "#" must be written in quotes)',
+            )
+        if getattr(event, "anchor", None):
+            raise ConfigError(path, line, f"YAML anchor &{event.anchor} is not allowed here")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(path, line, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _index(file: Path, node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> None:

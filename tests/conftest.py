@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import start_procfile
+from bench.common import settled, start_procfile
 from ivr.recordings import read_manifest
 from ivr.simulated_call import SimulatedCall, http_post
 
@@ -42,7 +42,9 @@ class Server:
 def start_server(
     log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
 ) -> Server:
-    process, url = start_procfile(app, log_path.open("wb"), {"WEB_CONCURRENCY": "2", **env})
+    env = {"WEB_CONCURRENCY": "2", **env}
+    workers = int(env["WEB_CONCURRENCY"])
+    process, url = start_procfile(app, log_path.open("wb"), env)
     server = Server(url, process, log_path)
     if "AUDIO_DIR" in env:
         server.audio_dir = Path(env["AUDIO_DIR"])
@@ -52,11 +54,13 @@ def start_server(
             if process.poll() is not None:
                 raise AssertionError(f"server exited at start-up:\n{server.log()}")
             try:
-                with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
+                # A long wait: a request given up before the workers start would be left to them.
+                with urllib.request.urlopen(f"{server.url}/healthz", timeout=10) as response:
+                    if response.status == 200 and settled(process.pid, workers):
                         return server
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         stop_server(server)
         raise AssertionError(f"server did not answer /healthz within 30 s:\n{server.log()}")
     return server

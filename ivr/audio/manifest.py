@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..yamlfile import ConfigError
+from ..recordings import MAX_MANIFEST_BYTES
+from ..yamlfile import ConfigError, read_text
 from .process import SAMPLE_RATE, TARGET_LUFS
 
 NAME = "manifest.json"
@@ -25,11 +26,11 @@ Entry = dict[str, Any]
 def read_manifest(audio_dir: Path) -> tuple[dict[str, Entry], dict[str, Entry]]:
     """The recordings and the human sources recorded by the last build (empty if none)."""
     path = audio_dir / NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}, {}
-    except (OSError, ValueError) as error:
+    try:
+        data = json.loads(read_text(path, max_bytes=MAX_MANIFEST_BYTES))
+    except ValueError as error:
         raise ConfigError(
             path, None, f"unreadable ({error}); delete it and run `ivr audio build --force`"
         ) from None

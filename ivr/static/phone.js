@@ -218,7 +218,8 @@
   function start() {
     $("transcript").replaceChildren();
     $("players").replaceChildren();
-    call = { id: `CA${crypto.getRandomValues(new Uint32Array(4)).join("").slice(0, 32)}`, gen: 0 };
+    const hex = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"));
+    call = { id: `CA${hex.join("")}`, gen: 0 };
     setInCall(true);
     status("Calling…");
     log("Calling the line…", "system");
