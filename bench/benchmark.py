@@ -26,9 +26,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, TOKEN, gunicorn, lua_script, run_wrk, signed_request
-from ivr.fallback import APOLOGY
-from ivr.load import load_line
-from ivr.model import SYSTEM_PROMPTS
+from ivr.menu.load import load_line
+from ivr.menu.model import SYSTEM_PROMPTS
+from ivr.web.fallback import APOLOGY
 
 # The webhook kinds a call is made of: (name, path, form fields).
 KINDS = [
@@ -54,8 +54,8 @@ def in_process(samples: int) -> list[tuple[str, str, float, float]]:
 
     from werkzeug.test import EnvironBuilder
 
-    from ivr.app import create_app
-    from ivr.settings import Settings
+    from ivr.web.app import create_app
+    from ivr.web.settings import Settings
 
     rows = []
     for label, token in (("signature checked", TOKEN), ("no signature check", None)):
@@ -140,8 +140,8 @@ def over_http(seconds: float, folder: Path, rounds: int = 3) -> list[tuple[str, 
 STARTUP = """
 import json, time
 t0 = time.perf_counter()
-from ivr.app import create_app
-from ivr.settings import Settings
+from ivr.web.app import create_app
+from ivr.web.settings import Settings
 t1 = time.perf_counter()
 app = create_app(Settings.from_env())
 t2 = time.perf_counter()

@@ -1,7 +1,7 @@
 """When a caller hears what, in seconds from answer, for each language; writes docs/timeline.md.
 
 Places calls against the line in-process, as `ivr call` does, and lays out what they hear with
-ivr.timeline: recordings last as long as the manifest says, <Say> is timed at a stated pace.
+ivr.tools.timeline: recordings last as long as the manifest says, <Say> is timed at a stated pace.
 
     python bench/timeline.py
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.app import create_app
-from ivr.recordings import read_manifest
-from ivr.settings import Settings
-from ivr.simulated_call import SimulatedCall, flask_post
-from ivr.timeline import SAY_WORDS_PER_SECOND, Timed, first, timeline
+from ivr.audio.recordings import read_manifest
+from ivr.tools.simulated_call import SimulatedCall, flask_post
+from ivr.tools.timeline import SAY_WORDS_PER_SECOND, Timed, first, timeline
+from ivr.web.app import create_app
+from ivr.web.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # What marks each moment, in each language's words.

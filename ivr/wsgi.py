@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from .app import create_app
-from .settings import SettingsError
-from .yamlfile import ConfigError
+from ivr.menu.yaml_file import ConfigError
+from ivr.web.app import create_app
+from ivr.web.settings import SettingsError
 
 try:
     app = create_app()

@@ -7,7 +7,7 @@ import json
 import struct
 from pathlib import Path
 
-from ivr.document import fingerprint
+from ivr.menu.document import fingerprint
 
 
 def mulaw_wav(seconds: float, level: int = 0x7F) -> bytes:

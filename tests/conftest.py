@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench.common import settled, start_procfile
-from ivr.recordings import read_manifest
-from ivr.simulated_call import SimulatedCall, http_post
+from ivr.audio.recordings import read_manifest
+from ivr.tools.simulated_call import SimulatedCall, http_post
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-auth-token"

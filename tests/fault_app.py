@@ -5,7 +5,7 @@ Served by gunicorn exactly as the Procfile serves ivr.wsgi:app.
 
 from __future__ import annotations
 
-from ivr.flow import Flow
+from ivr.call.flow import Flow
 
 _answer = Flow.answer
 

@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from ivr.audio import build as build_module
-from ivr.audio import ffmpeg
-from ivr.audio.build import BuildReport, build_all
-from ivr.audio.ffmpeg import AudioSegment
-from ivr.audio.loudness import measure
-from ivr.audio.process import encode, resample
-from ivr.document import fingerprint
-from ivr.load import load_line
-from ivr.yamlfile import ConfigError
+from ivr.audio.build import builder as build_module
+from ivr.audio.build import ffmpeg
+from ivr.audio.build.builder import BuildReport, build_all
+from ivr.audio.build.ffmpeg import AudioSegment
+from ivr.audio.build.loudness import measure
+from ivr.audio.build.process import encode, resample
+from ivr.menu.document import fingerprint
+from ivr.menu.load import load_line
+from ivr.menu.yaml_file import ConfigError
 from tests.test_recordings import check_telephone_wav, mulaw_samples, parse_wav
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # as ivr.audio.ffmpeg does: pydub's import-time noise
+    warnings.simplefilter("ignore")  # as ivr.audio.build.ffmpeg does: pydub's import-time noise
     from pydub import audio_segment
     from pydub.generators import Sine
 

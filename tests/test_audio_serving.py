@@ -7,10 +7,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from ivr.load import load_line
-
-from .audio_files import mulaw_wav, write_audio_dir
-from .conftest import ROOT
+from ivr.menu.load import load_line
+from tests.audio_files import mulaw_wav, write_audio_dir
+from tests.conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"].prompts
@@ -140,8 +139,8 @@ def test_recordings_can_come_from_a_configured_base_url(run_server, audio_server
 
 
 def test_a_broken_manifest_stops_start_up_with_its_line(tmp_path):
-    from ivr.recordings import read_manifest
-    from ivr.yamlfile import ConfigError
+    from ivr.audio.recordings import read_manifest
+    from ivr.menu.yaml_file import ConfigError
 
     (tmp_path / "manifest.json").write_text('{\n  "recordings": {\n    "en/x": ,\n  }\n}\n')
     with pytest.raises(ConfigError) as caught:

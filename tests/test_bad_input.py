@@ -9,11 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from ivr.app import create_app
-from ivr.fallback import APOLOGY
-from ivr.settings import Settings
-
-from .conftest import ROOT, TOKEN
+from ivr.web.app import create_app
+from ivr.web.fallback import APOLOGY
+from ivr.web.settings import Settings
+from tests.conftest import ROOT, TOKEN
 
 APP = create_app(
     Settings(

@@ -7,9 +7,8 @@ import urllib.request
 
 import pytest
 
-from ivr.load import load_line
-
-from .conftest import ROOT
+from ivr.menu.load import load_line
+from tests.conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip(

@@ -18,12 +18,11 @@ import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 
-from ivr.app import create_app
-from ivr.call_log import CallLogDeleter, call_deleter, sweep, twilio_client
-from ivr.settings import Settings, SettingsError
-from ivr.simulated_call import flask_post
-
-from .conftest import ROOT
+from ivr.tools.simulated_call import flask_post
+from ivr.web.app import create_app
+from ivr.web.call_records import CallLogDeleter, call_deleter, sweep, twilio_client
+from ivr.web.settings import Settings, SettingsError
+from tests.conftest import ROOT
 
 ACCOUNT = "AC" + "0" * 32
 LINE = "+18005550100"
@@ -245,7 +244,7 @@ def test_the_sweep_deletes_finished_calls_of_the_lines_numbers_and_their_legs(tw
     twilio.add(sid(5), status="in-progress")
     twilio.faults = [503]  # a moment's outage on the first delete
     client = client_for(twilio)
-    from ivr.call_log import line_numbers
+    from ivr.web.call_records import line_numbers
 
     assert line_numbers(client) == [LINE]
     swept = sweep(client, line_numbers(client), timedelta(minutes=5), backoff_seconds=0.01)

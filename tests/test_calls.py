@@ -9,10 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.load import load_line
-from ivr.simulated_call import DIAL_OUTCOMES, http_post
-
-from .conftest import ROOT, TOKEN
+from ivr.menu.load import load_line
+from ivr.tools.simulated_call import DIAL_OUTCOMES, http_post
+from tests.conftest import ROOT, TOKEN
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"]
@@ -314,6 +313,6 @@ def test_the_fallback_url_apologises_and_transfers_without_the_callers_number(se
 
 
 def test_the_fallback_dials_the_hotline_of_the_menu():
-    from ivr.fallback import HOTLINE as FALLBACK_HOTLINE
+    from ivr.web.fallback import HOTLINE as FALLBACK_HOTLINE
 
     assert FALLBACK_HOTLINE == LINE.hotline.number == HOTLINE

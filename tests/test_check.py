@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr.check import run_check, word_diff
-from ivr.load import load_line
-
-from .audio_files import write_audio_dir
-from .conftest import ROOT
+from ivr.menu.load import load_line
+from ivr.tools.check import run_check, word_diff
+from tests.audio_files import write_audio_dir
+from tests.conftest import ROOT
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.fallback import APOLOGY, HOTLINE, last_resort_twiml
-from ivr.load import load_line
-from ivr.simulated_call import http_post
-
-from .conftest import ROOT, TOKEN, failed_start
+from ivr.menu.load import load_line
+from ivr.tools.simulated_call import http_post
+from ivr.web.fallback import APOLOGY, HOTLINE, last_resort_twiml
+from tests.conftest import ROOT, TOKEN, failed_start
 
 EN = load_line(ROOT / "prompts").languages["en"].prompts
 SAID_HOTLINE = "one. eight, six, six. three, three, one. nine, four, seven, four"
@@ -52,7 +51,7 @@ def test_an_exception_in_a_webhook_gives_an_apology_and_the_hotline(faulty_serve
 def test_the_fallback_app_answers_even_when_the_menu_cannot_load(run_server, prompts_copy):
     (prompts_copy / "menu.yaml").write_text("menus: [broken\n")
     with run_server(
-        {"PROMPTS_DIR": str(prompts_copy)}, app="ivr.fallback:create_fallback_app()"
+        {"PROMPTS_DIR": str(prompts_copy)}, app="ivr.web.fallback:create_fallback_app()"
     ) as s:
         call = s.call(caller="+14155550143", called="+18005550100")
         call.voice_url = f"{s.url}/fallback"

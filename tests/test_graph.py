@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ivr.graph import flowchart, to_mermaid, to_svg
-from ivr.load import load_line
-
-from .conftest import ROOT
+from ivr.menu.load import load_line
+from ivr.tools.graph import flowchart, to_mermaid, to_svg
+from tests.conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 

@@ -21,12 +21,11 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bench.common import rss_mib, workers
-from ivr.answers import CACHE_SIZE
-from ivr.app import create_app
-from ivr.settings import Settings
-from ivr.simulated_call import http_post
-
-from .conftest import ROOT, TOKEN
+from ivr.call.answers import CACHE_SIZE
+from ivr.tools.simulated_call import http_post
+from ivr.web.app import create_app
+from ivr.web.settings import Settings
+from tests.conftest import ROOT, TOKEN
 
 # Made as the tests run, so that only what the line keeps can hold them.
 NUMBERS = [f"+1{random.randrange(2 * 10**9, 10**10)}" for _ in range(3)]
@@ -127,8 +126,8 @@ BOMB = "\n".join(
 def test_hostile_yaml_is_refused_in_under_a_second(prompts_copy, text, said):
     (prompts_copy / "menu.yaml").write_text(text)
     started = time.monotonic()
-    from ivr.load import load_line
-    from ivr.yamlfile import ConfigError
+    from ivr.menu.load import load_line
+    from ivr.menu.yaml_file import ConfigError
 
     with pytest.raises(ConfigError) as caught:
         load_line(prompts_copy)
@@ -214,7 +213,7 @@ def test_no_callers_number_is_kept_after_the_request(tmp_path):
         assert number in client.post("/key?n=main", data={**caller, "Digits": "0"}).text
     del reply, caller
     gc.collect()
-    answers = app.extensions["ivr.answers"]
+    answers = app.extensions["ivr.call.answers"]
     assert 0 < answers.decide.cache_info().currsize <= CACHE_SIZE
     kept = repr(gc.get_referents(answers.decide))
     for number in NUMBERS:
@@ -286,7 +285,9 @@ def test_10000_distinct_signed_requests_grow_a_worker_by_under_10_mb(run_server)
 
 
 def test_the_fallback_app_warns_without_a_token(run_server):
-    with run_server({"TWILIO_AUTH_TOKEN": ""}, app="ivr.fallback:create_fallback_app()") as server:
+    with run_server(
+        {"TWILIO_AUTH_TOKEN": ""}, app="ivr.web.fallback:create_fallback_app()"
+    ) as server:
         time.sleep(0.2)
         assert "TWILIO_AUTH_TOKEN is not set: webhooks are NOT checked" in server.log()
 

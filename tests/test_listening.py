@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .audio_files import write_audio_dir
-from .conftest import ROOT
+from tests.audio_files import write_audio_dir
+from tests.conftest import ROOT
 
 pytest.importorskip("pocketsphinx", reason="the recognizer comes with the dev extra")
 

@@ -17,7 +17,7 @@ def run(program: str) -> list[str]:
 def test_the_webhook_line_looks_like_any_other_line():
     first, second = run(
         "import logging\n"
-        "from ivr.log_output import configure, WebhookLog\n"
+        "from ivr.web.log_output import configure, WebhookLog\n"
         "configure('INFO')\n"
         "WebhookLog()('call=abc key at=main#0/m0')\n"
         "logging.getLogger('ivr').warning('a warning')\n"
@@ -29,7 +29,7 @@ def test_the_webhook_line_looks_like_any_other_line():
 
 def test_every_line_is_written_and_the_level_is_honoured():
     lines = run(
-        "from ivr.log_output import configure, WebhookLog\n"
+        "from ivr.web.log_output import configure, WebhookLog\n"
         "configure('INFO')\n"
         "log = WebhookLog()\n"
         "for i in range(1000): log(f'call=abc key line {i}')\n"
@@ -41,7 +41,7 @@ def test_every_line_is_written_and_the_level_is_honoured():
 
 
 def test_the_server_logs_cleanly_from_start_to_shutdown(tmp_path):
-    from .conftest import TOKEN, start_server, stop_server
+    from tests.conftest import TOKEN, start_server, stop_server
 
     server = start_server(tmp_path / "log", {"TWILIO_AUTH_TOKEN": TOKEN})
     server.call().start().press("1")

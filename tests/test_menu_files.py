@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.load import load_line
-from ivr.yamlfile import ConfigError
-
-from .conftest import ROOT, failed_start
+from ivr.menu.load import load_line
+from ivr.menu.yaml_file import ConfigError
+from tests.conftest import ROOT, failed_start
 
 
 def _line_of(path: Path, text: str) -> int:

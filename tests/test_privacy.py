@@ -8,10 +8,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.load import load_line
-from ivr.simulated_call import DIAL_OUTCOMES, http_post
-
-from .conftest import ROOT, TOKEN
+from ivr.menu.load import load_line
+from ivr.tools.simulated_call import DIAL_OUTCOMES, http_post
+from tests.conftest import ROOT, TOKEN
 
 LINE = load_line(ROOT / "prompts")
 NUMBERS = ["+14155550171", "+442071838750", "+5215512345678", "+18665550172"]

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.load import load_line
-from ivr.speech import MAX_HINT_LENGTH, MAX_HINTS
-from ivr.timeline import timeline
-
-from .conftest import ROOT
+from ivr.call.speech_match import MAX_HINT_LENGTH, MAX_HINTS
+from ivr.menu.load import load_line
+from ivr.tools.timeline import timeline
+from tests.conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"].prompts

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.document import fingerprint
-from ivr.load import load_line
+from ivr.menu.document import fingerprint
+from ivr.menu.load import load_line
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO = ROOT / "audio"
@@ -87,7 +87,7 @@ def test_manifest_is_there() -> None:
 
 @pytest.mark.parametrize("key", sorted(RECORDINGS))
 def test_recording(key: str) -> None:
-    from ivr.audio.loudness import measure  # needs the dev extra's pydub and imageio-ffmpeg
+    from ivr.audio.build.loudness import measure  # needs the dev extra's pydub and imageio-ffmpeg
 
     entry = RECORDINGS[key]
     assert entry["file"] == f"{key}.wav"

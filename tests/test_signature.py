@@ -6,8 +6,8 @@ import pytest
 from flask import Flask, request
 from twilio.request_validator import RequestValidator
 
-from ivr.signature import SignatureCheck
-from ivr.simulated_call import http_post
+from ivr.tools.simulated_call import http_post
+from ivr.web.signature import SignatureCheck
 
 # Twilio's documented example of a signed request.
 VECTOR_TOKEN = "12345"

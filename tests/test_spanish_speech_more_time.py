@@ -6,12 +6,11 @@ import urllib.parse
 
 import pytest
 
-from ivr.load import load_line
-from ivr.speech import SpeechKeys
-from ivr.speech_words import words_of
-from ivr.state import CallState
-
-from .conftest import ROOT
+from ivr.call.speech_match import SpeechKeys
+from ivr.call.state import CallState
+from ivr.menu.load import load_line
+from ivr.menu.words import words_of
+from tests.conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"].prompts
@@ -234,7 +233,7 @@ def test_words_forgive_case_accents_punctuation_and_fillers():
 
 
 def test_the_language_files_share_one_structure(prompts_copy):
-    from ivr.yamlfile import ConfigError
+    from ivr.menu.yaml_file import ConfigError
 
     menu = prompts_copy / "menu.yaml"
     menu.write_text(
@@ -255,7 +254,7 @@ def test_the_language_files_share_one_structure(prompts_copy):
 
 
 def test_an_option_without_words_is_reported(prompts_copy):
-    from ivr.yamlfile import ConfigError
+    from ivr.menu.yaml_file import ConfigError
 
     es = prompts_copy / "es.yaml"
     es.write_text(es.read_text().replace("  more_time: [más tiempo, más despacio]\n", ""))

@@ -6,10 +6,9 @@ import re
 
 import pytest
 
-from ivr.load import load_line
-from ivr.spoken import SpokenForms, join_passages
-
-from .conftest import ROOT
+from ivr.menu.load import load_line
+from ivr.menu.spoken_forms import SpokenForms, join_passages
+from tests.conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 WRITTEN_FORMS = [

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import TOKEN
+from tests.conftest import TOKEN
 
 IVR = str(Path(sys.executable).parent / "ivr")
 

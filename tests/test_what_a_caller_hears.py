@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.load import load_line
-from ivr.timeline import SAY_WORDS_PER_SECOND, first, timeline
-
-from .conftest import ROOT
+from ivr.menu.load import load_line
+from ivr.tools.timeline import SAY_WORDS_PER_SECOND, first, timeline
+from tests.conftest import ROOT
 
 LINE = load_line(ROOT / "prompts")
 EN = LINE.languages["en"].prompts

@@ -1,5 +1,4 @@
-"""Building telephone-ready recordings of every prompt (`ivr audio build`).
+"""The line's recordings: the manifest, and the runtime view the server plays from.
 
-Only the build command and the tests import this package: it needs pydub and ffmpeg, which the
-web server does without. The server reads what it writes: audio/manifest.json and audio/<lang>/.
+`ivr.audio.build` makes the recordings and needs the audio extra; the server never imports it.
 """

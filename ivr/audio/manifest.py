@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..recordings import MAX_MANIFEST_BYTES
-from ..yamlfile import ConfigError, read_text
-from .process import SAMPLE_RATE, TARGET_LUFS
+from ivr.audio.build.process import SAMPLE_RATE, TARGET_LUFS
+from ivr.audio.recordings import MAX_MANIFEST_BYTES
+from ivr.menu.yaml_file import ConfigError, read_text
 
 NAME = "manifest.json"
 VERSION = 1

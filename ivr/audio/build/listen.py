@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..check import Problem
-from ..yamlfile import shown
-from . import ffmpeg
-from .wav import read_header
+from ivr.tools.check import Problem
+from ivr.menu.yaml_file import shown
+from ivr.audio.build import ffmpeg
+from ivr.audio.build.wav import read_header
 
 # Names a voice reads aloud for symbols it finds in a text.
 SYMBOLS = (
@@ -285,8 +285,8 @@ class Listened:
 def listen_all(prompts_dir: Path, audio_dir: Path) -> tuple[list[Listened], list[str]]:
     """Every recording in the manifest, heard against the words it was made from, in the
     languages the recognizer knows; and what was not listened to, with why."""
-    from ..load import load_line
-    from ..recordings import read_manifest
+    from ivr.menu.load import load_line
+    from ivr.audio.recordings import read_manifest
 
     line = load_line(prompts_dir)
     listener = Listener()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
-from .flow import Ask, Hangup, Reply, Said, Transfer, Which
-from .model import Language, Line
-from .recordings import Recordings
-from .speech import hints
+from ivr.audio.recordings import Recordings
+from ivr.call.flow import Ask, Hangup, Reply, Said, Transfer, Which
+from ivr.call.speech_match import hints
+from ivr.menu.model import Language, Line
 
 # Action URLs are relative, so the line works under any host and path prefix.
 KEY_URL = "key"

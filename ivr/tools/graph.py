@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from .model import REPEAT, Line
+from ivr.menu.model import REPEAT, Line
 
 BOX_WIDTH = 250
 LINE_HEIGHT = 16

@@ -9,28 +9,28 @@ from flask import Flask, Request, Response, abort, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from .answers import Answers
-from .body_limit import limit_body
-from .call_log import CallLogDeleter, call_deleter, twilio_client
-from .fallback import (
+from ivr.audio.recordings import load_recordings
+from ivr.call.answers import Answers
+from ivr.call.speech_match import Heard
+from ivr.call.twiml import Renderer
+from ivr.menu.load import load_line
+from ivr.menu.soundness import menu_problems
+from ivr.menu.yaml_file import ConfigError
+from ivr.web.body_limit import limit_body
+from ivr.web.call_records import CallLogDeleter, call_deleter, twilio_client
+from ivr.web.fallback import (
     MAX_BODY,
     NO_TOKEN_WARNING,
     WEBHOOK_HEADERS,
     caller_id_for,
     fallback_response,
 )
-from .load import load_line
-from .log_output import WebhookLog, short_call_id
-from .log_output import configure as configure_logging
-from .phone_page import phone_page
-from .public_url import public_root, trust_proxies
-from .recordings import load_recordings
-from .settings import Settings
-from .signature import SignatureCheck
-from .soundness import menu_problems
-from .speech import Heard
-from .twiml import Renderer
-from .yamlfile import ConfigError
+from ivr.web.log_output import WebhookLog, short_call_id
+from ivr.web.log_output import configure as configure_logging
+from ivr.web.phone_page import phone_page
+from ivr.web.public_url import public_root, trust_proxies
+from ivr.web.settings import Settings
+from ivr.web.signature import SignatureCheck
 
 log = logging.getLogger("ivr")
 # Every webhook answer: TwiML, never to be kept by a proxy (see WEBHOOK_HEADERS).
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     # Each part sets its own headers where it answers; the phone page serves its own files.
     app = Flask(__name__, static_folder=None)
     app.config["IVR_LINE"] = line
-    app.extensions["ivr.answers"] = answers  # what the line keeps, for whoever must inspect it
+    app.extensions["ivr.call.answers"] = answers  # what the line keeps, for whoever must inspect it
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # refused with 413 before the body is read
     app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
     trust_proxies(app, settings.proxy_hops)

@@ -12,8 +12,8 @@ import urllib.parse
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from twilio.request_validator import RequestValidator
 
-from .log_output import CALL_SID
-from .public_url import public_root
+from ivr.web.log_output import CALL_SID
+from ivr.web.public_url import public_root
 
 WEBHOOKS = ("/voice", "/key", "/dial")
 PAGE_HEADERS = {

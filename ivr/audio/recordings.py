@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from .document import fingerprint
-from .model import Line
-from .yamlfile import ConfigError, read_text
+from ivr.menu.document import fingerprint
+from ivr.menu.model import Line
+from ivr.menu.yaml_file import ConfigError, read_text
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024  # some 20,000 recordings

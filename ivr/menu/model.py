@@ -7,8 +7,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from .document import Document, Passage, passages_fingerprint
-from .yamlfile import shown
+from ivr.menu.document import Document, Passage, passages_fingerprint
+from ivr.menu.yaml_file import shown
 
 KEYS = "0123456789*#"
 REPEAT = "repeat"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import REPEAT, Line, Menu, Section
-from .speech import Heard
-from .state import CallState
+from ivr.call.speech_match import Heard
+from ivr.call.state import CallState
+from ivr.menu.model import REPEAT, Line, Menu, Section
 
 # DialCallStatus values after which the caller talked with an advocate, and the others.
 CONNECTED = frozenset({"completed", "answered"})

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydub.exceptions import CouldntDecodeError
 
-from ..yamlfile import ConfigError
-from . import ffmpeg
-from .ffmpeg import AudioSegment
-from .wav import WavError, read_header
+from ivr.menu.yaml_file import ConfigError
+from ivr.audio.build import ffmpeg
+from ivr.audio.build.ffmpeg import AudioSegment
+from ivr.audio.build.wav import WavError, read_header
 
 EXTENSIONS = ("wav", "mp3", "m4a", "ogg", "flac")
 _REEXPORT = "export it again as WAV, MP3, M4A, OGG or FLAC, or remove it"

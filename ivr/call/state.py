@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .model import Line, Section
+from ivr.menu.model import Line, Section
 
 # One letter each in the "f" argument; the order is fixed so a state has one URL.
 _FLAGS = {

@@ -9,8 +9,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .simulated_call import Event, SimulatedCall
-from .timeline import duration
+from ivr.tools.simulated_call import Event, SimulatedCall
+from ivr.tools.timeline import duration
 
 # What a caller can choose when the line transfers them; the first is used when unsure.
 OUTCOMES = {

@@ -14,8 +14,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ffmpeg
-from .wav import WavError, read_header
+from ivr.audio.build import ffmpeg
+from ivr.audio.build.wav import WavError, read_header
 
 FULL_SCALE = 32768
 # The largest magnitude G.711 mu-law can hold, as ffmpeg decodes it (-0.17 dBFS). A sample

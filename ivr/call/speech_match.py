@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import KEYS, REPEAT, Line, Menu, Section
-from .speech_words import words_of
-from .state import CallState
-from .yamlfile import ConfigError
+from ivr.call.state import CallState
+from ivr.menu.model import KEYS, REPEAT, Line, Menu, Section
+from ivr.menu.words import words_of
+from ivr.menu.yaml_file import ConfigError
 
 # What Twilio documents for <Gather hints>: up to 500 entries of up to 100 characters each.
 MAX_HINTS = 500

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pydub.silence import detect_leading_silence
 
-from . import ffmpeg
-from .ffmpeg import AudioSegment
-from .loudness import SILENT_LUFS, Measurement, measure, measure_raw
+from ivr.audio.build import ffmpeg
+from ivr.audio.build.ffmpeg import AudioSegment
+from ivr.audio.build.loudness import SILENT_LUFS, Measurement, measure, measure_raw
 
 SAMPLE_RATE = 8000  # what the telephone network carries (G.711)
 TARGET_LUFS = -20.0

@@ -13,8 +13,8 @@ import subprocess
 from importlib import metadata
 from typing import Any, Protocol
 
-from .ffmpeg import AudioSegment
-from .wav import WavError, read_header
+from ivr.audio.build.ffmpeg import AudioSegment
+from ivr.audio.build.wav import WavError, read_header
 
 SENTENCE_GAP_MS = 250  # piper speaks sentence by sentence; this keeps them from running together
 

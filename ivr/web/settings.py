@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_PROJECT = Path(__file__).resolve().parent.parent
+_PROJECT = Path(__file__).resolve().parents[2]
 
 
 class SettingsError(ValueError):

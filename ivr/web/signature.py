@@ -10,7 +10,7 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from .public_url import public_url
+from ivr.web.public_url import public_url
 
 ALGORITHMS = frozenset({HMAC_SHA1, HMAC_SHA256})
 

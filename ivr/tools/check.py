@@ -8,13 +8,13 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .document import Document, Passage, fingerprint, passages_fingerprint, split_passages
-from .load import load_line
-from .model import Language, Line, Prompt
-from .recordings import MANIFEST, check_recording, read_manifest
-from .soundness import menu_problems, reachable
-from .speech_words import words_of
-from .yamlfile import ConfigError, shown
+from ivr.audio.recordings import MANIFEST, check_recording, read_manifest
+from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
+from ivr.menu.load import load_line
+from ivr.menu.model import Language, Line, Prompt
+from ivr.menu.soundness import menu_problems, reachable
+from ivr.menu.words import words_of
+from ivr.menu.yaml_file import ConfigError, shown
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def said_aloud(text: str) -> str | None:
 
 def _fallback_read_aloud() -> list[Problem]:
     """The fallback's words are constants, spoken even when the YAML cannot be read."""
-    from . import fallback
+    from ivr.web import fallback
 
     return [
         Problem("error", shown(Path(fallback.__file__)), f"{name} has {found}", "write it in words")

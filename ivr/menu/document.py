@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .yamlfile import read_text
+from ivr.menu.yaml_file import read_text
 
 _AFTER_SENTENCE = re.compile(r"(?<=[.!?:])\s+")
 _SENTENCE_START = ("¿", "¡", '"', "'", "(", "[")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .log_output import CALL_SID, short_call_id
+from ivr.web.log_output import CALL_SID, short_call_id
 
 log = logging.getLogger("ivr")
 

@@ -6,7 +6,7 @@ after a set number of tries, so these are the properties left to check in the YA
 
 from __future__ import annotations
 
-from .model import REPEAT, Line, Where
+from ivr.menu.model import REPEAT, Line, Where
 
 
 def _next_nodes(line: Line, node_id: str) -> set[str]:

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import click
 
-from .settings import Settings, SettingsError
-from .yamlfile import ConfigError
+from ivr.menu.yaml_file import ConfigError
+from ivr.web.settings import Settings, SettingsError
 
 
 def _fail(error: Exception) -> None:
@@ -30,7 +30,7 @@ def main() -> None:
 )
 def serve(host: str, port: int) -> None:
     """Run the line locally with Flask's development server."""
-    from .app import create_app
+    from ivr.web.app import create_app
 
     try:
         app = create_app(Settings.from_env())
@@ -47,7 +47,7 @@ def check(as_json: bool) -> None:
 
     Exits 0 only when there are no errors; warnings alone do not fail.
     """
-    from .check import run_check, summary
+    from ivr.tools.check import run_check, summary
 
     try:
         settings = Settings.from_env()
@@ -77,7 +77,7 @@ def listen(verbose: bool) -> None:
     Needs the recognizer: pip install -e '.[dev]' (or '.[audio]'). Exits 0 only without errors.
     """
     try:
-        from .audio.listen import listen_all
+        from ivr.audio.build.listen import listen_all
     except ImportError as error:
         _fail(RuntimeError(f"{error.name} is missing; install it: pip install -e '.[audio]'"))
     try:
@@ -119,9 +119,9 @@ def listen(verbose: bool) -> None:
 )
 def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) -> None:
     """Call the line from the terminal: the app in-process, or the server at URL."""
-    from .recordings import read_manifest
-    from .simulated_call import SimulatedCall, flask_post, http_post
-    from .terminal_call import AudioOut, find_player, parse_keys, run_call
+    from ivr.audio.recordings import read_manifest
+    from ivr.tools.simulated_call import SimulatedCall, flask_post, http_post
+    from ivr.tools.terminal_call import AudioOut, find_player, parse_keys, run_call
 
     try:
         settings = Settings.from_env()
@@ -131,7 +131,7 @@ def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) ->
                 url if url.endswith("/voice") else f"{url.rstrip('/')}/voice",
             )
         else:
-            from .app import create_app
+            from ivr.web.app import create_app
 
             app = create_app(replace(settings, log_level="ERROR"))
             post, voice_url = flask_post(app), "http://localhost/voice"
@@ -169,8 +169,8 @@ def graph(svg_path: str, mermaid_path: str) -> None:
     """Draw the call flow from the YAML, as SVG and as Mermaid text."""
     from pathlib import Path
 
-    from .graph import flowchart, to_mermaid, to_svg
-    from .load import load_line
+    from ivr.menu.load import load_line
+    from ivr.tools.graph import flowchart, to_mermaid, to_svg
 
     try:
         chart = flowchart(load_line(Settings.from_env().prompts_dir))
@@ -185,7 +185,7 @@ def graph(svg_path: str, mermaid_path: str) -> None:
 @main.command("twiml-bin")
 def twiml_bin() -> None:
     """Print the last-resort TwiML to paste into a Twilio TwiML Bin."""
-    from .fallback import last_resort_twiml
+    from ivr.web.fallback import last_resort_twiml
 
     click.echo(last_resort_twiml())
 
@@ -213,7 +213,7 @@ def delete_call_logs(older_than: int, numbers: tuple[str, ...]) -> None:
     """
     from datetime import timedelta
 
-    from .call_log import line_numbers, sweep, twilio_client
+    from ivr.web.call_records import line_numbers, sweep, twilio_client
 
     try:
         settings = Settings.from_env()
@@ -241,7 +241,7 @@ def audio() -> None:
 def audio_build(force: bool) -> None:
     """Build audio/ from human recordings in audio/sources/, or synthesized placeholders."""
     try:
-        from .audio.build import build_all
+        from ivr.audio.build.builder import build_all
     except ImportError as error:
         _fail(
             RuntimeError(

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from .flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Transfer, Which
-from .model import KEYS, Line
-from .speech import Heard, SpeechKeys
-from .state import CallState
-from .twiml import Renderer
+from ivr.call.flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Transfer, Which
+from ivr.call.speech_match import Heard, SpeechKeys
+from ivr.call.state import CallState
+from ivr.call.twiml import Renderer
+from ivr.menu.model import KEYS, Line
 
 # Far more than the decisions a real call makes, and few enough to stay a few megabytes.
 CACHE_SIZE = 1024

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .document import Passage, passages_fingerprint, read_document
-from .model import (
+from ivr.menu.document import Passage, passages_fingerprint, read_document
+from ivr.menu.model import (
     KEYS,
     REPEAT,
     SPOKEN_ACTIONS,
@@ -29,9 +29,9 @@ from .model import (
     WaitSeconds,
     Where,
 )
-from .speech_words import words_of
-from .spoken import SpokenForms, join_passages
-from .yamlfile import ConfigError, Path_, YamlFile, load_yaml
+from ivr.menu.spoken_forms import SpokenForms, join_passages
+from ivr.menu.words import words_of
+from ivr.menu.yaml_file import ConfigError, Path_, YamlFile, load_yaml
 
 _MISSING = object()
 PLACEHOLDER_TTS = ("piper", "espeak-ng", "none")

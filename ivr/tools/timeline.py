@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .simulated_call import Event
+from ivr.tools.simulated_call import Event
 
 # The pace assumed for Twilio's <Say> voices: about 150 words a minute.
 SAY_WORDS_PER_SECOND = 2.5
