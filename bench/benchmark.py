@@ -105,7 +105,7 @@ def _quiet(app) -> None:
 
 
 def over_http(seconds: float, folder: Path, rounds: int = 3) -> list[tuple[str, dict, dict]]:
-    """Line and floor in turn, `rounds` times per endpoint; the median round of each."""
+    """The line and the floor in turn, `rounds` times per endpoint; the median round of each."""
     rows = []
     with (
         (folder / "line.log").open("wb") as line_log,

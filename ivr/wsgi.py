@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ivr.menu.yaml_file import ConfigError
+from ivr.errors import ConfigError
 from ivr.web.app import create_app
 from ivr.web.settings import SettingsError
 

@@ -18,9 +18,9 @@ from ivr.audio.build.builder import BuildReport, build_all
 from ivr.audio.build.ffmpeg import AudioSegment
 from ivr.audio.build.loudness import measure
 from ivr.audio.build.process import encode, resample
+from ivr.errors import ConfigError
 from ivr.menu.document import fingerprint
 from ivr.menu.load import load_line
-from ivr.menu.yaml_file import ConfigError
 from tests.test_recordings import check_telephone_wav, mulaw_samples, parse_wav
 
 with warnings.catch_warnings():

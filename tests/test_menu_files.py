@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ivr.errors import ConfigError
 from ivr.menu.load import load_line
-from ivr.menu.yaml_file import ConfigError
 from tests.conftest import ROOT, failed_start
 
 

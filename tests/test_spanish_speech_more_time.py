@@ -233,7 +233,7 @@ def test_words_forgive_case_accents_punctuation_and_fillers():
 
 
 def test_the_language_files_share_one_structure(prompts_copy):
-    from ivr.menu.yaml_file import ConfigError
+    from ivr.errors import ConfigError
 
     menu = prompts_copy / "menu.yaml"
     menu.write_text(
@@ -254,7 +254,7 @@ def test_the_language_files_share_one_structure(prompts_copy):
 
 
 def test_an_option_without_words_is_reported(prompts_copy):
-    from ivr.menu.yaml_file import ConfigError
+    from ivr.errors import ConfigError
 
     es = prompts_copy / "es.yaml"
     es.write_text(es.read_text().replace("  more_time: [más tiempo, más despacio]\n", ""))

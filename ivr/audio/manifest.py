@@ -14,7 +14,8 @@ from typing import Any
 
 from ivr.audio.build.process import SAMPLE_RATE, TARGET_LUFS
 from ivr.audio.recordings import MAX_MANIFEST_BYTES
-from ivr.menu.yaml_file import ConfigError, read_text
+from ivr.errors import ConfigError
+from ivr.menu.yaml_file import read_text
 
 NAME = "manifest.json"
 VERSION = 1

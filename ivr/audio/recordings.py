@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from ivr.errors import ConfigError
 from ivr.menu.document import fingerprint
-from ivr.menu.model import Line
-from ivr.menu.yaml_file import ConfigError, read_text
+from ivr.menu.model import PhoneLine
+from ivr.menu.yaml_file import read_text
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024  # some 20,000 recordings
@@ -71,7 +72,7 @@ def read_manifest(audio_dir: Path) -> dict[str, dict]:
     return entries
 
 
-def load_recordings(audio_dir: Path, line: Line) -> Recordings:
+def load_recordings(audio_dir: Path, line: PhoneLine) -> Recordings:
     entries = read_manifest(audio_dir)
     fresh: dict[str, Recording] = {}
     not_fresh: list[str] = []

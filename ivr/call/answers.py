@@ -17,7 +17,7 @@ from ivr.call.flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Tr
 from ivr.call.speech_match import Heard, SpeechKeys
 from ivr.call.state import CallState
 from ivr.call.twiml import Renderer
-from ivr.menu.model import KEYS, Line
+from ivr.menu.model import KEYS, PhoneLine
 
 # Far more than the decisions a real call makes, and few enough to stay a few megabytes.
 CACHE_SIZE = 1024
@@ -52,7 +52,7 @@ def dial_status(status: str | None) -> str:
 
 
 class Answers:
-    def __init__(self, line: Line, renderer: Renderer, audio_base: str | None) -> None:
+    def __init__(self, line: PhoneLine, renderer: Renderer, audio_base: str | None) -> None:
         """`audio_base`: where recordings are served from, when it is fixed by configuration;
         None when it comes from each request's own address."""
         self.line = line

@@ -1,6 +1,6 @@
 """The call flow: given where a call is and what the caller did, what happens next.
 
-Pure logic over the validated Line; it knows nothing of HTTP or TwiML. Every transition
+Pure logic over the validated PhoneLine; it knows nothing of HTTP or TwiML. Every transition
 starts from the current state, so the call's language and pace go along with it.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from ivr.call.speech_match import Heard
 from ivr.call.state import CallState
-from ivr.menu.model import REPEAT, Line, Menu, Section
+from ivr.menu.model import REPEAT, Menu, PhoneLine, Section
 
 # DialCallStatus values after which the caller talked with an advocate, and the others.
 CONNECTED = frozenset({"completed", "answered"})
@@ -59,7 +59,7 @@ Reply = Ask | Transfer | Hangup
 
 
 class Flow:
-    def __init__(self, line: Line) -> None:
+    def __init__(self, line: PhoneLine) -> None:
         self.line = line
         self._section_actions = line.section_keys.by_key()
         self._switches = {

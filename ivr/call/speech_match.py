@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivr.call.state import CallState
-from ivr.menu.model import KEYS, REPEAT, Line, Menu, Section
+from ivr.errors import ConfigError
+from ivr.menu.model import KEYS, REPEAT, Menu, PhoneLine, Section
 from ivr.menu.words import words_of
-from ivr.menu.yaml_file import ConfigError
 
 # What Twilio documents for <Gather hints>: up to 500 entries of up to 100 characters each.
 MAX_HINTS = 500
@@ -42,7 +42,7 @@ def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
 class SpeechKeys:
     """For each language and place in the menu, what a caller's words stand for."""
 
-    def __init__(self, line: Line) -> None:
+    def __init__(self, line: PhoneLine) -> None:
         self.line = line
         self._phrases = {
             code: [
@@ -118,7 +118,7 @@ class SpeechKeys:
         return options
 
 
-def hints(line: Line, code: str) -> str:
+def hints(line: PhoneLine, code: str) -> str:
     """Every phrase of a language, and its keys' names, for Twilio's speech recognizer."""
     language = line.languages[code]
     names = [phrases[0] for key, phrases in language.keys.items() if key in KEYS]

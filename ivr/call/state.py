@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from ivr.menu.model import Line, Section
+from ivr.menu.model import PhoneLine, Section
 
 # One letter each in the "f" argument; the order is fixed so a state has one URL.
 _FLAGS = {
@@ -47,7 +47,7 @@ class CallState:
         return urlencode(args)
 
     @classmethod
-    def parse(cls, args: Mapping[str, str], line: Line) -> CallState:
+    def parse(cls, args: Mapping[str, str], line: PhoneLine) -> CallState:
         """Read the state from URL arguments; a position not valid starts at the main menu."""
         lang = args.get("l", "")
         lang = lang if lang in line.languages and lang != line.default_language else ""

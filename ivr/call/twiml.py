@@ -8,7 +8,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.audio.recordings import Recordings
 from ivr.call.flow import Ask, Hangup, Reply, Said, Transfer, Which
 from ivr.call.speech_match import hints
-from ivr.menu.model import Language, Line
+from ivr.menu.model import Language, PhoneLine
 
 # Action URLs are relative, so the line works under any host and path prefix.
 KEY_URL = "key"
@@ -61,7 +61,7 @@ def _listed(items: list[str], last_joint: str) -> str:
 class Renderer:
     """TwiML for the replies of one line, in each of its languages."""
 
-    def __init__(self, line: Line, recordings: Recordings) -> None:
+    def __init__(self, line: PhoneLine, recordings: Recordings) -> None:
         self.line = line
         self.speakers = {code: Speaker(lang, recordings) for code, lang in line.languages.items()}
         self.hints = {code: hints(line, code) for code in line.languages}

@@ -1,4 +1,4 @@
-"""Build the validated Line from prompts/: menu.yaml, one YAML file per language, documents."""
+"""Build the validated PhoneLine from prompts/: menu.yaml, one YAML file per language, documents."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ivr.errors import ConfigError, Where
 from ivr.menu.document import Passage, passages_fingerprint, read_document
 from ivr.menu.model import (
     KEYS,
@@ -17,21 +18,20 @@ from ivr.menu.model import (
     Backup,
     Hotline,
     Language,
-    Line,
     Menu,
     MoreTime,
     NoInput,
     NotSpoken,
+    PhoneLine,
     Prompt,
     Section,
     SectionKeys,
     SpokenForm,
     WaitSeconds,
-    Where,
 )
 from ivr.menu.spoken_forms import SpokenForms, join_passages
 from ivr.menu.words import words_of
-from ivr.menu.yaml_file import ConfigError, Path_, YamlFile, load_yaml
+from ivr.menu.yaml_file import KeyPath, YamlFile, load_yaml
 
 _MISSING = object()
 PLACEHOLDER_TTS = ("piper", "espeak-ng", "none")
@@ -43,12 +43,12 @@ class _Reader:
 
     def __init__(self, file: YamlFile) -> None:
         self.file = file
-        self.read: set[Path_] = set()  # every setting the line looked for, found or not
+        self.read: set[KeyPath] = set()  # every setting the line looked for, found or not
 
-    def where(self, path: Path_) -> Where:
+    def where(self, path: KeyPath) -> Where:
         return Where(self.file.path, self.file.line(path))
 
-    def error(self, path: Path_, message: str) -> ConfigError:
+    def error(self, path: KeyPath, message: str) -> ConfigError:
         return self.file.error(path, message)
 
     def no_unknown_keys(self) -> None:
@@ -70,7 +70,7 @@ class _Reader:
             where = f" under {'.'.join(map(str, parent))}" if parent else ""
             raise self.error(path, f"unknown setting {path[-1]!r}{where}; {hint}")
 
-    def get(self, path: Path_, kind: type, default: Any = _MISSING) -> Any:
+    def get(self, path: KeyPath, kind: type, default: Any = _MISSING) -> Any:
         self.read.add(path)
         value: Any = self.file.data
         for step in path:
@@ -92,30 +92,30 @@ class _Reader:
             raise self.error(path, f"{name!r} should be {_TYPE_NAMES[kind]}, not {value!r}")
         return value
 
-    def number(self, path: Path_, default: int, low: int, high: int) -> int:
+    def number(self, path: KeyPath, default: int, low: int, high: int) -> int:
         value = self.get(path, int, default)
         if not low <= value <= high:
             name = ".".join(str(s) for s in path)
             raise self.error(path, f"{name!r} should be from {low} to {high}, not {value}")
         return value
 
-    def phone_number(self, path: Path_) -> str:
+    def phone_number(self, path: KeyPath) -> str:
         value = self.get(path, str)
         if not (value.startswith("+") and value[1:].isdigit()):
             raise self.error(path, "write the number in E.164 form, like +18663319474")
         return value
 
-    def key(self, path: Path_, default: str | None = None) -> str:
+    def key(self, path: KeyPath, default: str | None = None) -> str:
         value = self.get(path, str, _MISSING if default is None else default)
         return self.check_key(path, value)
 
-    def check_key(self, path: Path_, value: str) -> str:
+    def check_key(self, path: KeyPath, value: str) -> str:
         if len(value) != 1 or value not in KEYS:
             raise self.error(path, f'{value!r} is not a phone key; use one of 0-9, "*" or "#"')
         return value
 
 
-def load_line(prompts_dir: Path) -> Line:
+def load_line(prompts_dir: Path) -> PhoneLine:
     """Read and validate everything in `prompts_dir`; raise ConfigError on the first problem."""
     menu = _Reader(load_yaml(prompts_dir / "menu.yaml"))
     if not isinstance(menu.file.data, dict):
@@ -194,7 +194,7 @@ def load_line(prompts_dir: Path) -> Line:
     }
     codes = list(languages)
     menu.no_unknown_keys()
-    return Line(
+    return PhoneLine(
         start=start,
         hotline=hotline,
         wait=wait,
@@ -229,7 +229,7 @@ def _switch_keys(menu: _Reader) -> dict[str, str]:
     return keys
 
 
-def _unique_keys(file: _Reader, at: Path_, keys: list[str], hotline_key: str) -> None:
+def _unique_keys(file: _Reader, at: KeyPath, keys: list[str], hotline_key: str) -> None:
     seen: set[str] = set()
     for key in keys:
         if key == hotline_key:

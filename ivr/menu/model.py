@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from ivr.errors import Where
 from ivr.menu.document import Document, Passage, passages_fingerprint
-from ivr.menu.yaml_file import shown
 
 KEYS = "0123456789*#"
 REPEAT = "repeat"
@@ -34,15 +33,6 @@ SYSTEM_PROMPTS = (
 )
 # What a caller can do by speaking, besides the menus' own targets.
 SPOKEN_ACTIONS = ("repeat", "next", "previous", "main_menu", "hotline", "more_time")
-
-
-@dataclass(frozen=True)
-class Where:
-    path: Path
-    line: int | None
-
-    def __str__(self) -> str:
-        return f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
 
 
 @dataclass(frozen=True)
@@ -185,7 +175,7 @@ class Language:
 
 
 @dataclass(frozen=True)
-class Line:
+class PhoneLine:
     """Everything the call flow needs, validated once at start-up."""
 
     start: str

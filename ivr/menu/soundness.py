@@ -6,16 +6,17 @@ after a set number of tries, so these are the properties left to check in the YA
 
 from __future__ import annotations
 
-from ivr.menu.model import REPEAT, Line, Where
+from ivr.errors import Where
+from ivr.menu.model import REPEAT, PhoneLine
 
 
-def _next_nodes(line: Line, node_id: str) -> set[str]:
+def _next_nodes(line: PhoneLine, node_id: str) -> set[str]:
     if node_id in line.sections:
         return {line.start}  # every section has the main-menu key
     return {t for t in line.menus[node_id].keys.values() if t != REPEAT}
 
 
-def reachable(line: Line, start: str) -> set[str]:
+def reachable(line: PhoneLine, start: str) -> set[str]:
     seen, todo = {start}, [start]
     while todo:
         for target in _next_nodes(line, todo.pop()) - seen:
@@ -24,7 +25,7 @@ def reachable(line: Line, start: str) -> set[str]:
     return seen
 
 
-def menu_problems(line: Line) -> list[tuple[Where, str]]:
+def menu_problems(line: PhoneLine) -> list[tuple[Where, str]]:
     """Each problem with where it is and what to do, in YAML order."""
     problems: list[tuple[Where, str]] = []
     from_greeting = reachable(line, line.start)

@@ -9,32 +9,12 @@ from typing import Any
 
 import yaml
 
-Path_ = tuple[str | int, ...]
+from ivr.errors import ConfigError
+
+KeyPath = tuple[str | int, ...]  # keys and list indexes from the top of a YAML file
 
 # "#" starts a comment in YAML, so an unquoted key "#:" silently vanishes.
 _COMMENTED_KEY = re.compile(r"^\s*#\s*:")
-
-
-def shown(path: Path) -> str:
-    """A path as staff would type it: relative to the current folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-class ConfigError(Exception):
-    """A problem in a staff-edited file, located to the line."""
-
-    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
-        self.path = Path(path)
-        self.line = line
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
-        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -43,9 +23,9 @@ class YamlFile:
 
     path: Path
     data: Any
-    lines: dict[Path_, int] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
-    def line(self, path: Path_) -> int | None:
+    def line(self, path: KeyPath) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
         while path:
             if path in self.lines:
@@ -53,7 +33,7 @@ class YamlFile:
             path = path[:-1]
         return self.lines.get((), None)
 
-    def error(self, path: Path_, message: str) -> ConfigError:
+    def error(self, path: KeyPath, message: str) -> ConfigError:
         return ConfigError(self.path, self.line(path), message)
 
 
@@ -102,7 +82,7 @@ def load_yaml(path: Path) -> YamlFile:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, None, f"YAML syntax: {exc}") from None
-    lines: dict[Path_, int] = {}
+    lines: dict[KeyPath, int] = {}
     if root is not None:
         lines[()] = root.start_mark.line + 1
         _index(path, root, (), lines)
@@ -136,7 +116,7 @@ def _check_shape(path: Path, text: str) -> None:
             depth -= 1
 
 
-def _index(file: Path, node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> None:
+def _index(file: Path, node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:

@@ -9,12 +9,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ivr.audio.recordings import MANIFEST, check_recording, read_manifest
+from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
 from ivr.menu.load import load_line
-from ivr.menu.model import Language, Line, Prompt
+from ivr.menu.model import Language, PhoneLine, Prompt
 from ivr.menu.soundness import menu_problems, reachable
 from ivr.menu.words import words_of
-from ivr.menu.yaml_file import ConfigError, shown
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,7 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
         line = load_line(prompts_dir)
         manifest = read_manifest(audio_dir)
     except ConfigError as error:
-        where = f"{shown(error.path)}:{error.line}" if error.line else shown(error.path)
-        return [Problem("error", where, error.message)]
+        return [Problem("error", str(error.where), error.message)]
     problems = [Problem("error", str(where), message) for where, message in menu_problems(line)]
     spoken = _reachable_prompts(line)
     for language in line.languages.values():
@@ -77,7 +76,7 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
     return problems
 
 
-def _reachable_prompts(line: Line) -> set[str]:
+def _reachable_prompts(line: PhoneLine) -> set[str]:
     nodes = reachable(line, line.start)
     ids = {line.menus[n].prompt for n in nodes if n in line.menus}
     for n in nodes & set(line.sections):

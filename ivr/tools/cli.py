@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import click
 
-from ivr.menu.yaml_file import ConfigError
+from ivr.errors import ConfigError
 from ivr.web.settings import Settings, SettingsError
 
 

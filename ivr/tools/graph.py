@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from ivr.menu.model import REPEAT, Line
+from ivr.menu.model import REPEAT, PhoneLine
 
 BOX_WIDTH = 250
 LINE_HEIGHT = 16
@@ -35,7 +35,7 @@ class Flowchart:
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # from, to, label
 
 
-def flowchart(line: Line) -> Flowchart:
+def flowchart(line: PhoneLine) -> Flowchart:
     """The call flow as boxes and labelled arrows, in rows by distance from the greeting."""
     chart = Flowchart()
     keys = line.section_keys

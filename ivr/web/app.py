@@ -13,11 +13,11 @@ from ivr.audio.recordings import load_recordings
 from ivr.call.answers import Answers
 from ivr.call.speech_match import Heard
 from ivr.call.twiml import Renderer
+from ivr.errors import ConfigError
 from ivr.menu.load import load_line
 from ivr.menu.soundness import menu_problems
-from ivr.menu.yaml_file import ConfigError
 from ivr.web.body_limit import limit_body
-from ivr.web.call_records import CallLogDeleter, call_deleter, twilio_client
+from ivr.web.call_records import CallRecordDeleter, record_deleter, twilio_client
 from ivr.web.fallback import (
     MAX_BODY,
     NO_TOKEN_WARNING,
@@ -41,10 +41,12 @@ CALL_STATUSES = frozenset(
 )
 
 
-def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, call_records: CallRecordDeleter | None = None
+) -> Flask:
     """Load and validate the menu once, then serve it. A broken menu raises ConfigError.
 
-    `call_logs` replaces what deletes a call's log from Twilio, when that is on (for tests).
+    `call_records` replaces what deletes a call's record from Twilio, when that is on (for tests).
     """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
@@ -86,7 +88,9 @@ def create_app(settings: Settings | None = None, call_logs: CallLogDeleter | Non
     if settings.delete_call_logs:
         assert settings.account_sid and settings.auth_token
         account, token = settings.account_sid, settings.auth_token
-        deleter = call_logs or CallLogDeleter(call_deleter(lambda: twilio_client(account, token)))
+        deleter = call_records or CallRecordDeleter(
+            record_deleter(lambda: twilio_client(account, token))
+        )
         # On a restart or a deploy: finish what is under way, and say what is left.
         atexit.register(deleter.shutdown)
 

@@ -43,7 +43,7 @@ def twilio_client(account_sid: str, auth_token: str, http_client: Any = None) ->
     return Client(account_sid, auth_token, http_client=http)
 
 
-def call_deleter(make_client: Callable[[], Any]) -> Callable[[str], int]:
+def record_deleter(make_client: Callable[[], Any]) -> Callable[[str], int]:
     """Deletes a call and the calls it made (the transfer's leg); returns how many records.
 
     The client is made at the first deletion, in the worker: twilio-python's HTTP stack must
@@ -114,7 +114,7 @@ class _Job:
     due: float  # time.monotonic() when Twilio has finished writing the call
 
 
-class CallLogDeleter:
+class CallRecordDeleter:
     """Deletes finished calls' logs in the background: a bounded pool, one job per call."""
 
     def __init__(
@@ -220,7 +220,7 @@ def sweep(
 ) -> Swept:
     """Delete every finished call to `numbers` that ended more than `older_than` ago."""
     before = (now or datetime.now(UTC)) - older_than
-    delete = call_deleter(lambda: client)
+    delete = record_deleter(lambda: client)
     swept = Swept()
     for number in numbers:
         # Listed in full first: deleting while paging could skip calls.

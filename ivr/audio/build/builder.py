@@ -19,7 +19,7 @@ import click
 from ivr.menu.document import fingerprint
 from ivr.menu.load import load_line
 from ivr.menu.model import Language, Prompt
-from ivr.menu.yaml_file import ConfigError, shown
+from ivr.errors import ConfigError, shown
 from ivr.audio.build.engines import Engine, engine_for
 from ivr.audio.build.ffmpeg import FfmpegError
 from ivr.audio.manifest import Entry, read_manifest, write_atomically, write_manifest

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.tools.check import Problem
-from ivr.menu.yaml_file import shown
+from ivr.errors import shown
 from ivr.audio.build import ffmpeg
 from ivr.audio.build.wav import read_header
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydub.exceptions import CouldntDecodeError
 
-from ivr.menu.yaml_file import ConfigError
+from ivr.errors import ConfigError
 from ivr.audio.build import ffmpeg
 from ivr.audio.build.ffmpeg import AudioSegment
 from ivr.audio.build.wav import WavError, read_header

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.tools.simulated_call import flask_post
 from ivr.web.app import create_app
-from ivr.web.call_records import CallLogDeleter, call_deleter, sweep, twilio_client
+from ivr.web.call_records import CallRecordDeleter, record_deleter, sweep, twilio_client
 from ivr.web.settings import Settings, SettingsError
 from tests.conftest import ROOT
 
@@ -151,11 +151,11 @@ def client_for(fake: FakeTwilio, timeout: float = 2.0):
     return twilio_client(ACCOUNT, "token", http_client=ToFake(fake.base, timeout))
 
 
-def deleter_for(fake: FakeTwilio, **kwargs) -> CallLogDeleter:
+def deleter_for(fake: FakeTwilio, **kwargs) -> CallRecordDeleter:
     kwargs.setdefault("delay_seconds", 0)
     kwargs.setdefault("backoff_seconds", 0.05)
     timeout = kwargs.pop("timeout", 2.0)
-    return CallLogDeleter(call_deleter(lambda: client_for(fake, timeout)), **kwargs)
+    return CallRecordDeleter(record_deleter(lambda: client_for(fake, timeout)), **kwargs)
 
 
 def wait_until(predicate, seconds: float = 10.0) -> None:
@@ -168,7 +168,7 @@ def wait_until(predicate, seconds: float = 10.0) -> None:
 def test_the_call_and_its_transfer_leg_are_deleted_through_the_real_client(twilio):
     twilio.add(PARENT)
     twilio.add(CHILD, parent=PARENT)
-    count = call_deleter(lambda: client_for(twilio))(PARENT)
+    count = record_deleter(lambda: client_for(twilio))(PARENT)
     assert count == 2
     lists = [q for m, p, q in twilio.requests if m == "GET"]
     assert lists == [{"ParentCallSid": PARENT}]
@@ -296,7 +296,7 @@ def settings(**changes) -> Settings:
 def test_off_by_default_nothing_is_deleted():
     assert Settings.from_env({}).delete_call_logs is False
     recorder = Recorder()
-    app = create_app(settings(), call_logs=CallLogDeleter(recorder, delay_seconds=0))
+    app = create_app(settings(), call_records=CallRecordDeleter(recorder, delay_seconds=0))
     assert status(app, "completed").status == 204
     time.sleep(0.2)
     assert recorder.calls == []
@@ -304,9 +304,9 @@ def test_off_by_default_nothing_is_deleted():
 
 def test_when_on_a_finished_call_is_deleted_once_and_only_when_signed():
     recorder = Recorder()
-    deleter = CallLogDeleter(recorder, delay_seconds=0)
+    deleter = CallRecordDeleter(recorder, delay_seconds=0)
     app = create_app(
-        settings(delete_call_logs=True, account_sid=ACCOUNT, auth_token="t"), call_logs=deleter
+        settings(delete_call_logs=True, account_sid=ACCOUNT, auth_token="t"), call_records=deleter
     )
     for early in ("ringing", "in-progress", "queued"):
         assert status(app, early, "t").status == 204
@@ -318,7 +318,7 @@ def test_when_on_a_finished_call_is_deleted_once_and_only_when_signed():
 
 
 def test_only_final_statuses_and_real_call_sids_are_deleted():
-    deleter = CallLogDeleter(Recorder(), delay_seconds=0)
+    deleter = CallRecordDeleter(Recorder(), delay_seconds=0)
     assert not deleter.call_ended(PARENT, "in-progress")
     assert not deleter.call_ended("not-a-call-sid", "completed")
     assert not deleter.call_ended(sid(0xABC).upper(), "completed")
