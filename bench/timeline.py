@@ -15,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.audio.recordings import read_manifest
+from ivr.audio.manifest import read_manifest
 from ivr.tools.simulated_call import SimulatedCall, flask_post
 from ivr.tools.timeline import SAY_WORDS_PER_SECOND, Timed, first, timeline
 from ivr.web.app import create_app
@@ -30,7 +30,7 @@ PRESS_0 = {"en": "press 0", "es": "oprime 0"}
 def place_call() -> SimulatedCall:
     settings = replace(Settings.from_env(), log_level="ERROR")
     app = create_app(settings)
-    manifest = read_manifest(settings.audio_dir)
+    manifest = read_manifest(settings.audio_dir).recordings
     return SimulatedCall(
         flask_post(app),
         "http://localhost/voice",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import settled, start_procfile
-from ivr.audio.recordings import read_manifest
+from ivr.audio.manifest import read_manifest
 from ivr.tools.simulated_call import SimulatedCall, http_post
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ class Server:
 
     def call(self, **kwargs: object) -> SimulatedCall:
         kwargs.setdefault("auth_token", TOKEN)
-        entries = read_manifest(self.audio_dir).values()
+        entries = read_manifest(self.audio_dir).recordings.values()
         kwargs.setdefault("recordings", {e["file"]: e for e in entries})
         return SimulatedCall(http_post, f"{self.url}/voice", **kwargs)  # type: ignore[arg-type]
 

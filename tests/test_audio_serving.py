@@ -139,7 +139,7 @@ def test_recordings_can_come_from_a_configured_base_url(run_server, audio_server
 
 
 def test_a_broken_manifest_stops_start_up_with_its_line(tmp_path):
-    from ivr.audio.recordings import read_manifest
+    from ivr.audio.manifest import read_manifest
     from ivr.errors import ConfigError
 
     (tmp_path / "manifest.json").write_text('{\n  "recordings": {\n    "en/x": ,\n  }\n}\n')

@@ -213,7 +213,7 @@ def test_no_callers_number_is_kept_after_the_request(tmp_path):
         assert number in client.post("/key?n=main", data={**caller, "Digits": "0"}).text
     del reply, caller
     gc.collect()
-    answers = app.extensions["ivr.call.answers"]
+    answers = app.extensions["ivr.answers"]
     assert 0 < answers.decide.cache_info().currsize <= CACHE_SIZE
     kept = repr(gc.get_referents(answers.decide))
     for number in NUMBERS:

@@ -1,7 +1,8 @@
-"""audio/manifest.json: what each recording is, for the server and for the next build.
+"""audio/manifest.json: what each recording is. The one reader and writer, for server and build.
 
-The layout is a contract with the server; see audio/README.md. Written deterministically (sorted
-keys, no timestamps), so an unchanged build leaves the file byte for byte the same.
+The layout is a contract between `ivr audio build` (or a human recording) and the server; see
+audio/README.md. Written deterministically (sorted keys, no timestamps), so an unchanged build
+leaves the file byte for byte the same.
 """
 
 from __future__ import annotations
@@ -9,58 +10,73 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivr.audio.build.process import SAMPLE_RATE, TARGET_LUFS
-from ivr.audio.recordings import MAX_MANIFEST_BYTES
 from ivr.errors import ConfigError
 from ivr.menu.yaml_file import read_text
 
 NAME = "manifest.json"
 VERSION = 1
+MAX_BYTES = 8 * 1024 * 1024  # some 20,000 recordings
+SAMPLE_RATE = 8000  # what the telephone network carries (G.711)
+TARGET_LUFS = -20.0
 FORMAT = {"codec": "pcm_mulaw", "sample_rate": SAMPLE_RATE, "channels": 1}
+# What the server relies on in each recording's entry.
+_FIELDS = {"file": str, "sha256": str, "duration": (int, float), "text": str, "source": str}
+_REBUILD = "delete it and run `ivr audio build --force`"
 
 Entry = dict[str, Any]
 
 
-def read_manifest(audio_dir: Path) -> tuple[dict[str, Entry], dict[str, Entry]]:
-    """The recordings and the human sources recorded by the last build (empty if none)."""
+@dataclass(frozen=True)
+class Manifest:
+    """The recordings by "<lang>/<prompt id>", and what each human source was recorded for."""
+
+    recordings: dict[str, Entry] = field(default_factory=dict)
+    sources: dict[str, Entry] = field(default_factory=dict)
+
+
+def read_manifest(audio_dir: Path) -> Manifest:
+    """The manifest, empty if there is none; ConfigError, with its line, when it is not valid."""
     path = audio_dir / NAME
     if not path.exists():
-        return {}, {}
+        return Manifest()
     try:
-        data = json.loads(read_text(path, max_bytes=MAX_MANIFEST_BYTES))
-    except ValueError as error:
-        raise ConfigError(
-            path, None, f"unreadable ({error}); delete it and run `ivr audio build --force`"
-        ) from None
+        data = json.loads(read_text(path, max_bytes=MAX_BYTES))
+    except json.JSONDecodeError as error:
+        raise ConfigError(path, error.lineno, f"not valid JSON: {error.msg}; {_REBUILD}") from None
     if not isinstance(data, dict) or data.get("version") != VERSION:
-        raise ConfigError(
-            path, None, f"not a version {VERSION} manifest; delete it and run ivr audio build"
-        )
-    return dict(data.get("recordings", {})), dict(data.get("sources", {}))
+        raise ConfigError(path, None, f"not a version {VERSION} manifest; {_REBUILD}")
+    recordings, sources = data.get("recordings", {}), data.get("sources", {})
+    if not isinstance(recordings, dict) or not isinstance(sources, dict):
+        raise ConfigError(path, None, f"'recordings' and 'sources' must be mappings; {_REBUILD}")
+    for key, entry in recordings.items():
+        given = entry if isinstance(entry, dict) else {}
+        bad = [f for f, kind in _FIELDS.items() if not isinstance(given.get(f), kind)]
+        if bad:
+            raise ConfigError(path, None, f"recording {key!r} lacks {bad}; {_REBUILD}")
+    return Manifest(dict(recordings), dict(sources))
 
 
-def render(recordings: dict[str, Entry], sources: dict[str, Entry]) -> bytes:
-    manifest: dict[str, Any] = {
+def render(manifest: Manifest) -> bytes:
+    data: dict[str, Any] = {
         "version": VERSION,
         "format": FORMAT,
         "target_lufs": TARGET_LUFS,
-        "recordings": recordings,
+        "recordings": manifest.recordings,
     }
-    if sources:
+    if manifest.sources:
         # What each human recording says: the prompt's text when the file was last replaced.
         # It outlives a change of the text, so that old words are never passed off as new.
-        manifest["sources"] = sources
-    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+        data["sources"] = manifest.sources
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
-def write_manifest(
-    audio_dir: Path, recordings: dict[str, Entry], sources: dict[str, Entry]
-) -> None:
+def write_manifest(audio_dir: Path, manifest: Manifest) -> None:
     path = audio_dir / NAME
-    data = render(recordings, sources)
+    data = render(manifest)
     if not path.exists() or path.read_bytes() != data:
         write_atomically(path, data)
 

@@ -8,20 +8,14 @@ so a caller never hears outdated words.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from ivr.errors import ConfigError
+from ivr.audio.manifest import read_manifest
 from ivr.menu.document import fingerprint
 from ivr.menu.model import PhoneLine
-from ivr.menu.yaml_file import read_text
-
-MANIFEST = "manifest.json"
-MAX_MANIFEST_BYTES = 8 * 1024 * 1024  # some 20,000 recordings
-_FIELDS = {"file": str, "sha256": str, "duration": (int, float), "text": str, "source": str}
 
 
 @dataclass(frozen=True)
@@ -50,30 +44,8 @@ class Recordings:
         return self.by_prompt.get(f"{language}/{prompt_id}")
 
 
-def read_manifest(audio_dir: Path) -> dict[str, dict]:
-    """The manifest's recordings; ConfigError (with its line) when it is not valid."""
-    path = audio_dir / MANIFEST
-    if not path.exists():
-        return {}
-    try:
-        manifest = json.loads(read_text(path, max_bytes=MAX_MANIFEST_BYTES))
-    except json.JSONDecodeError as error:
-        raise ConfigError(path, error.lineno, f"not valid JSON: {error.msg}; rebuild it") from None
-    entries = manifest.get("recordings") if isinstance(manifest, dict) else None
-    if not isinstance(entries, dict):
-        raise ConfigError(path, None, "no 'recordings' mapping; rebuild it with `ivr audio build`")
-    for key, entry in entries.items():
-        given = entry if isinstance(entry, dict) else {}
-        bad = [f for f, kind in _FIELDS.items() if not isinstance(given.get(f), kind)]
-        if bad:
-            raise ConfigError(
-                path, None, f"recording {key!r} lacks {bad}; rebuild it with `ivr audio build`"
-            )
-    return entries
-
-
 def load_recordings(audio_dir: Path, line: PhoneLine) -> Recordings:
-    entries = read_manifest(audio_dir)
+    entries = read_manifest(audio_dir).recordings
     fresh: dict[str, Recording] = {}
     not_fresh: list[str] = []
     for language in line.languages.values():

@@ -35,10 +35,6 @@ class Passage:
     line: int
     kind: str  # "sentence" or "bullet"
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.text)
-
 
 @dataclass(frozen=True)
 class Document:

@@ -8,7 +8,8 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ivr.audio.recordings import MANIFEST, check_recording, read_manifest
+from ivr.audio import manifest as manifest_file
+from ivr.audio.recordings import check_recording
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
 from ivr.menu.load import load_line
@@ -51,7 +52,7 @@ def word_diff(old: str, new: str) -> str:
 def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
     try:
         line = load_line(prompts_dir)
-        manifest = read_manifest(audio_dir)
+        manifest = manifest_file.read_manifest(audio_dir).recordings
     except ConfigError as error:
         return [Problem("error", str(error.where), error.message)]
     problems = [Problem("error", str(where), message) for where, message in menu_problems(line)]
@@ -68,7 +69,7 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
         problems.append(
             Problem(
                 "warning",
-                shown(audio_dir / MANIFEST),
+                shown(audio_dir / manifest_file.NAME),
                 f"recording {key!r} belongs to no prompt",
                 "`ivr audio build` removes it",
             )

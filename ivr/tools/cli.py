@@ -119,7 +119,7 @@ def listen(verbose: bool) -> None:
 )
 def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) -> None:
     """Call the line from the terminal: the app in-process, or the server at URL."""
-    from ivr.audio.recordings import read_manifest
+    from ivr.audio.manifest import read_manifest
     from ivr.tools.simulated_call import SimulatedCall, flask_post, http_post
     from ivr.tools.terminal_call import AudioOut, find_player, parse_keys, run_call
 
@@ -135,7 +135,7 @@ def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) ->
 
             app = create_app(replace(settings, log_level="ERROR"))
             post, voice_url = flask_post(app), "http://localhost/voice"
-        manifest = read_manifest(settings.audio_dir)
+        manifest = read_manifest(settings.audio_dir).recordings
     except (ConfigError, SettingsError) as error:
         _fail(error)
     audio_out = None

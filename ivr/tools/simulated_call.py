@@ -15,6 +15,8 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
+from ivr.web.webhook import TEST_CALLER, TEST_LINE
+
 DIAL_OUTCOMES = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
@@ -67,12 +69,6 @@ class Event:
     seconds: float | None = None  # for play: the recording's duration; for silence: its wait
     language: str | None = None  # for say: the language it is spoken in
 
-    def __str__(self) -> str:
-        if self.kind == "play":
-            length = f", {self.seconds:.1f} s" if self.seconds is not None else ""
-            return f"[play] {self.text}  ({self.url}{length})"
-        return f"[{self.kind}] {self.text}"
-
 
 @dataclass
 class SimulatedCall:
@@ -81,8 +77,8 @@ class SimulatedCall:
     post: Post
     voice_url: str
     auth_token: str | None = None
-    caller: str = "+15005550006"
-    called: str = "+15005550001"
+    caller: str = TEST_CALLER
+    called: str = TEST_LINE
     call_sid: str = "CA00000000000000000000000000000001"
     recordings: dict[str, dict] = field(default_factory=dict)  # manifest entries by file
     transcript: list[Event] = field(default_factory=list)

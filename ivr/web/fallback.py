@@ -8,14 +8,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.web.webhook import MAX_BODY, WEBHOOK_HEADERS, Gate, caller_id_for, params
+
 log = logging.getLogger("ivr")
-NO_TOKEN_WARNING = (
-    "TWILIO_AUTH_TOKEN is not set: webhooks are NOT checked for Twilio's signature. "
-    "Anyone can drive this line. Set it before taking real calls."
-)
 HOTLINE = "+18663319474"
 # Numbers in words, digit by digit and twice, as the menu's spoken forms say them.
 _HOTLINE_EN = "one. eight, six, six. three, three, one. nine, four, seven, four"
@@ -41,20 +39,6 @@ AFTER_ES = (
     "que se deletrea L, O, V, E, I, S, al dos dos cinco, dos dos. Adiós."
 )
 SPOKEN = (("Polly.Joanna", "en-US"), ("Polly.Lupe", "es-US"))
-
-
-def caller_id_for(form: Mapping[str, str], setting: str) -> str | None:
-    """The caller ID the hotline sees: the line's number, the caller's, or a fixed one."""
-    if setting == "to":
-        return form.get("To") or None
-    if setting == "from":
-        return form.get("From") or None
-    return setting
-
-
-MAX_BODY = 32 * 1024  # Twilio's webhooks are a few kilobytes
-# Each answer is for one moment of one call: no proxy may keep or replay it.
-WEBHOOK_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def fallback_response(form: Mapping[str, str], caller_id_setting: str) -> Response:
@@ -91,17 +75,14 @@ def create_fallback_app() -> Flask:
     Deploy it apart from the line, so Twilio's Fallback URL works even when the line cannot.
     """
     from ivr.web.body_limit import limit_body
+    from ivr.web.health import health
     from ivr.web.log_output import configure
     from ivr.web.public_url import trust_proxies
     from ivr.web.settings import Settings
-    from ivr.web.signature import SignatureCheck
 
     settings = Settings.from_env()
     configure(settings.log_level)
-    token = settings.auth_token
-    check = SignatureCheck(token, settings.public_base_url) if token else None
-    if check is None:
-        log.warning(NO_TOKEN_WARNING)
+    gate = Gate(settings.auth_token, settings.public_base_url)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
@@ -109,14 +90,8 @@ def create_fallback_app() -> Flask:
 
     @app.route("/fallback", methods=["POST", "GET"], strict_slashes=False)
     def fallback() -> Response:
-        if check is not None and not check.is_valid(request):
-            log.warning("refused /fallback: missing or invalid X-Twilio-Signature")
-            abort(403)
-        params = request.form if request.method == "POST" else request.args
-        return fallback_response(params, settings.transfer_caller_id)
+        gate.admit(request, "fallback")
+        return fallback_response(params(request), settings.transfer_caller_id)
 
-    @app.get("/healthz")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.register_blueprint(health())
     return app

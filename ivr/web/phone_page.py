@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.web.log_output import CALL_SID
 from ivr.web.public_url import public_root
+from ivr.web.webhook import TEST_CALLER, TEST_LINE
 
 WEBHOOKS = ("/voice", "/key", "/dial")
 PAGE_HEADERS = {
@@ -30,9 +31,6 @@ PAGE_HEADERS = {
 }
 
 FORWARDED_PARAMS = ("Digits", "DialCallStatus", "SpeechResult")
-CALLER = "+15005550006"  # a Twilio test number, never a real caller
-
-LINE_NUMBER = "+15005550001"
 
 
 def phone_page(
@@ -73,8 +71,8 @@ def phone_page(
         params = {
             # Only a CallSid of Twilio's form is passed on: the page cannot write into the log.
             "CallSid": call if CALL_SID.fullmatch(call) else f"CA{secrets.token_hex(16)}",
-            "From": CALLER,
-            "To": LINE_NUMBER,
+            "From": TEST_CALLER,
+            "To": TEST_LINE,
             "CallStatus": "in-progress",
             "Direction": "inbound",
             **{k: str(given[k])[:200] for k in FORWARDED_PARAMS if k in given},

@@ -16,6 +16,18 @@ class SettingsError(ValueError):
     pass
 
 
+_ON = frozenset({"on", "1", "true", "yes"})
+_OFF = frozenset({"off", "0", "false", "no"})
+
+
+def switch(env: Mapping[str, str], name: str, default: str) -> bool:
+    """An on/off variable; anything else is an error, so a typo never turns a safeguard off."""
+    value = env.get(name, default).strip().lower() or default
+    if value not in _ON | _OFF:
+        raise SettingsError(f"{name} should be on or off, not {value!r}")
+    return value in _ON
+
+
 @dataclass(frozen=True)
 class Settings:
     auth_token: str | None = None
@@ -55,17 +67,11 @@ class Settings:
         prompts = env.get("PROMPTS_DIR", "").strip()
         audio = env.get("AUDIO_DIR", "").strip()
         phone = env.get("PHONE_PAGE", "auto").strip().lower() or "auto"
-        phone = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}.get(
-            phone, phone
-        )
-        if phone not in ("on", "off", "auto"):
-            raise SettingsError(f"PHONE_PAGE should be on, off or auto, not {phone!r}")
-        delete_logs = env.get("DELETE_CALL_LOGS", "off").strip().lower() in (
-            "1",
-            "on",
-            "true",
-            "yes",
-        )
+        if phone != "auto":
+            if phone not in _ON | _OFF:
+                raise SettingsError(f"PHONE_PAGE should be on, off or auto, not {phone!r}")
+            phone = "on" if phone in _ON else "off"
+        delete_logs = switch(env, "DELETE_CALL_LOGS", "off")
         account_sid = env.get("TWILIO_ACCOUNT_SID", "").strip() or None
         if delete_logs and not (account_sid and env.get("TWILIO_AUTH_TOKEN", "").strip()):
             raise SettingsError(

@@ -22,7 +22,7 @@ from ivr.menu.model import Language, Prompt
 from ivr.errors import ConfigError, shown
 from ivr.audio.build.engines import Engine, engine_for
 from ivr.audio.build.ffmpeg import FfmpegError
-from ivr.audio.manifest import Entry, read_manifest, write_atomically, write_manifest
+from ivr.audio.manifest import Entry, Manifest, read_manifest, write_atomically, write_manifest
 from ivr.audio.build.process import PROCESSING, ProcessingError, Telephone, telephone_wav
 from ivr.audio.build.sources import find_sources, read_bytes, read_source
 
@@ -112,7 +112,8 @@ class _Builder:
     def __init__(self, audio_dir: Path, force: bool) -> None:
         self.audio_dir = audio_dir
         self.force = force
-        self.old, self.old_sources = read_manifest(audio_dir)
+        old = read_manifest(audio_dir)
+        self.old, self.old_sources = old.recordings, old.sources
         self.recordings: dict[str, Entry] = {}
         self.sources: dict[str, Entry] = {}
         self.jobs: list[_Job] = []
@@ -308,7 +309,7 @@ class _Builder:
                 path = self.audio_dir / str(entry.get("file", ""))
                 if key not in recordings and path.is_file():
                     recordings[key] = entry
-        write_manifest(self.audio_dir, recordings, self.sources)
+        write_manifest(self.audio_dir, Manifest(recordings, self.sources))
 
 
 _REPORT = "if the file plays elsewhere, export it again as WAV; otherwise report this"

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 
 # Flags that keep encoder versions and metadata out of the output, so bytes repeat run to run.
 BITEXACT = ["-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"]
-_RAW_FORMATS = {1: "s8", 2: "s16le", 4: "s32le"}
+RAW_FORMATS = {1: "s8", 2: "s16le", 4: "s32le"}
 
 
 class FfmpegError(RuntimeError):
@@ -58,7 +58,7 @@ def raw_input_args(segment: AudioSegment) -> list[str]:
     """ffmpeg input options for `segment.raw_data` piped on stdin."""
     return [
         "-f",
-        _RAW_FORMATS[segment.sample_width],
+        RAW_FORMATS[segment.sample_width],
         "-ar",
         str(segment.frame_rate),
         "-ac",

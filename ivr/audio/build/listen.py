@@ -286,12 +286,12 @@ def listen_all(prompts_dir: Path, audio_dir: Path) -> tuple[list[Listened], list
     """Every recording in the manifest, heard against the words it was made from, in the
     languages the recognizer knows; and what was not listened to, with why."""
     from ivr.menu.load import load_line
-    from ivr.audio.recordings import read_manifest
+    from ivr.audio.manifest import read_manifest
 
     line = load_line(prompts_dir)
     listener = Listener()
     heard, skipped = [], []
-    for key, entry in sorted(read_manifest(audio_dir).items()):
+    for key, entry in sorted(read_manifest(audio_dir).recordings.items()):
         language_id, prompt_id = key.split("/", 1)
         language = line.languages.get(language_id)
         path = audio_dir / entry["file"]

@@ -10,11 +10,10 @@ from pathlib import Path
 from pydub.silence import detect_leading_silence
 
 from ivr.audio.build import ffmpeg
+from ivr.audio.manifest import SAMPLE_RATE, TARGET_LUFS
 from ivr.audio.build.ffmpeg import AudioSegment
 from ivr.audio.build.loudness import SILENT_LUFS, Measurement, measure, measure_raw
 
-SAMPLE_RATE = 8000  # what the telephone network carries (G.711)
-TARGET_LUFS = -20.0
 TRIM_BELOW_PEAK_DB = 45.0  # quieter than this under the clip's peak counts as silence...
 TRIM_FLOOR_DBFS = -60.0  # ...but never below this, or a quiet recording's hiss would count
 TRIM_CHUNK_MS = 10

@@ -23,14 +23,6 @@ class WavHeader:
     data_size: int
 
     @property
-    def frames(self) -> int:
-        return self.data_size // self.block_align if self.block_align else 0
-
-    @property
-    def duration(self) -> float:
-        return self.frames / self.sample_rate if self.sample_rate else 0.0
-
-    @property
     def ffmpeg_codec(self) -> str | None:
         """The ffmpeg decoder for these samples, or None if ffmpeg has none we trust here."""
         if self.format_tag == PCM:

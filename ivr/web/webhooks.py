@@ -1,0 +1,95 @@
+"""The webhooks Twilio calls during a call: /voice, /key, /dial, /fallback and /status."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Request, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ivr.call.answers import Answers
+from ivr.call.speech_match import Heard
+from ivr.web.call_records import CallRecordDeleter
+from ivr.web.fallback import fallback_response
+from ivr.web.log_output import WebhookLog, short_call_id
+from ivr.web.public_url import public_root
+from ivr.web.settings import Settings
+from ivr.web.webhook import TWIML_HEADERS, WEBHOOK_HEADERS, Gate, caller_id_for, params
+
+log = logging.getLogger("ivr")
+# What Twilio reports in CallStatus; anything else is logged as "other".
+CALL_STATUSES = frozenset(
+    {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
+)
+# A Voice URL typed with a slash at the end, or set to HTTP GET, still reaches the caller.
+_WEBHOOK = {"methods": ["POST", "GET"], "strict_slashes": False}
+
+
+def webhooks(
+    settings: Settings,
+    answers: Answers,
+    audio_base: str | None,
+    deleter: CallRecordDeleter | None,
+) -> Blueprint:
+    """`audio_base` is the recordings' address when configuration fixes it, else None."""
+    blueprint = Blueprint("webhooks", __name__)
+    gate = Gate(settings.auth_token, settings.public_base_url)
+    log_webhook = WebhookLog()
+
+    @blueprint.errorhandler(Exception)
+    def failed(error: Exception) -> Response | HTTPException:
+        if isinstance(error, HTTPException):
+            return error  # a refusal (403, 405, 413) stays a refusal
+        # The trace names code, not callers: no form data is logged.
+        log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
+        return fallback_response(params(request), settings.transfer_caller_id)
+
+    def respond(route: str) -> Response:
+        req = current_request()
+        gate.admit(req, route)
+        form = params(req)
+        given: str | Heard | None = None
+        if route == "key":
+            given = form.get("Digits")
+            speech = form.get("SpeechResult")
+            if speech and not given:
+                # What was said is matched, then forgotten: it is never logged or kept.
+                given = answers.hear(req.query_string, speech)
+        elif route == "dial":
+            given = form.get("DialCallStatus")
+        caller_id = caller_id_for(form, settings.transfer_caller_id)
+        base = audio_base or f"{public_root(req, settings.public_base_url)}/audio"
+        answer = answers.webhook(route, req.query_string, given, caller_id, base)
+        log_webhook(f"call={short_call_id(form.get('CallSid'))} {answer.log}")
+        return Response(answer.body, headers=TWIML_HEADERS)
+
+    for route in ("voice", "key", "dial"):
+        blueprint.add_url_rule(f"/{route}", route, lambda route=route: respond(route), **_WEBHOOK)
+
+    @blueprint.route("/fallback", **_WEBHOOK)
+    def fallback() -> Response:
+        gate.admit(current_request(), "fallback")
+        log.error("Twilio used the Fallback URL: the primary webhook failed")
+        return fallback_response(params(request), settings.transfer_caller_id)
+
+    @blueprint.route("/status", **_WEBHOOK)
+    def status() -> Response:
+        """Twilio's status callback: with DELETE_CALL_LOGS=on, a finished call's record goes."""
+        gate.admit(current_request(), "status")
+        form = params(request)
+        call_sid, call_status = form.get("CallSid", ""), form.get("CallStatus", "")
+        scheduled = deleter is not None and deleter.call_ended(call_sid, call_status)
+        log.info(
+            "call=%s status %s%s",
+            short_call_id(call_sid),
+            call_status if call_status in CALL_STATUSES else "other",
+            ", deleting its log" if scheduled else "",
+        )
+        return Response(status=204, headers=WEBHOOK_HEADERS)
+
+    return blueprint
+
+
+def current_request() -> Request:
+    """The request itself: each use of Flask's `request` proxy costs a lookup."""
+    return request._get_current_object()  # type: ignore[attr-defined]
