@@ -14,6 +14,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Pinned versions, checked against their hashes; then the project itself, without resolving again.
 $(STAMP): pyproject.toml requirements-dev.txt

@@ -24,7 +24,13 @@ SAMPLE_RATE = 8000  # what the telephone network carries (G.711)
 TARGET_LUFS = -20.0
 FORMAT = {"codec": "pcm_mulaw", "sample_rate": SAMPLE_RATE, "channels": 1}
 # What the server relies on in each recording's entry.
-_FIELDS = {"file": str, "sha256": str, "duration": (int, float), "text": str, "source": str}
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "file": str,
+    "sha256": str,
+    "duration": (int, float),
+    "text": str,
+    "source": str,
+}
 _REBUILD = "delete it and run `ivr audio build --force`"
 
 Entry = dict[str, Any]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from ivr.audio.manifest import read_manifest
+from ivr.audio.manifest import Entry, read_manifest
 from ivr.menu.document import fingerprint
 from ivr.menu.model import PhoneLine
 
@@ -64,7 +64,9 @@ def load_recordings(audio_dir: Path, line: PhoneLine) -> Recordings:
     )
 
 
-def check_recording(audio_dir: Path, entry: dict | None, text: str) -> tuple[Recording | None, str]:
+def check_recording(
+    audio_dir: Path, entry: Entry | None, text: str
+) -> tuple[Recording | None, str]:
     """The recording if it is fresh for `text`, else None and why not."""
     if entry is None:
         return None, "no recording"

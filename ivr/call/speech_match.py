@@ -53,7 +53,7 @@ class SpeechKeys:
             for code, language in line.languages.items()
         }
         digits = {str(d): str(d) for d in range(10)}
-        self._keys = {
+        self._keys: dict[str, dict[tuple[str, ...], str]] = {
             code: {
                 **{(numeral,): key for numeral, key in digits.items()},
                 **{

@@ -62,11 +62,11 @@ class _Reader:
                 continue
             size = len(path)
             parent = path[:-1]
-            known = sorted(
+            names = sorted(
                 {str(r[size - 1]) for r in self.read if len(r) >= size and r[: size - 1] == parent}
             )
-            close = difflib.get_close_matches(str(path[-1]), known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of {known}"
+            close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {names}"
             where = f" under {'.'.join(map(str, parent))}" if parent else ""
             raise self.error(path, f"unknown setting {path[-1]!r}{where}; {hint}")
 
@@ -93,14 +93,14 @@ class _Reader:
         return value
 
     def number(self, path: KeyPath, default: int, low: int, high: int) -> int:
-        value = self.get(path, int, default)
+        value: int = self.get(path, int, default)
         if not low <= value <= high:
             name = ".".join(str(s) for s in path)
             raise self.error(path, f"{name!r} should be from {low} to {high}, not {value}")
         return value
 
     def phone_number(self, path: KeyPath) -> str:
-        value = self.get(path, str)
+        value: str = self.get(path, str)
         if not (value.startswith("+") and value[1:].isdigit()):
             raise self.error(path, "write the number in E.164 form, like +18663319474")
         return value
@@ -303,7 +303,7 @@ def _language(
     for prompt_id in file.get(("prompts",), dict):
         prompts[str(prompt_id)] = _prompt(file, str(prompt_id), document, forms)
 
-    needed = {m.prompt: m.where for m in menus.values()}
+    needed: dict[str, Where | None] = {m.prompt: m.where for m in menus.values()}
     for section in sections.values():
         needed.update({point: section.where for point in section.points})
     needed.update({name: None for name in spoken_by_the_line})

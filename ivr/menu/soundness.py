@@ -7,7 +7,7 @@ after a set number of tries, so these are the properties left to check in the YA
 from __future__ import annotations
 
 from ivr.errors import Where
-from ivr.menu.model import REPEAT, PhoneLine
+from ivr.menu.model import REPEAT, Menu, PhoneLine, Section
 
 
 def _next_nodes(line: PhoneLine, node_id: str) -> set[str]:
@@ -29,7 +29,8 @@ def menu_problems(line: PhoneLine) -> list[tuple[Where, str]]:
     """Each problem with where it is and what to do, in YAML order."""
     problems: list[tuple[Where, str]] = []
     from_greeting = reachable(line, line.start)
-    for node in [*line.menus.values(), *line.sections.values()]:
+    nodes: list[Menu | Section] = [*line.menus.values(), *line.sections.values()]
+    for node in nodes:
         kind = "section" if node.id in line.sections else "menu"
         if node.id not in from_greeting:
             problems.append(

@@ -98,7 +98,7 @@ def _check_shape(path: Path, text: str) -> None:
     """
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, yaml.AliasEvent):
             raise ConfigError(
                 path,
@@ -106,8 +106,9 @@ def _check_shape(path: Path, text: str) -> None:
                 f"YAML alias *{event.anchor} is not allowed here; write the value out "
                 '(keys "*" and "#" must be written in quotes)',
             )
-        if getattr(event, "anchor", None):
-            raise ConfigError(path, line, f"YAML anchor &{event.anchor} is not allowed here")
+        anchor = getattr(event, "anchor", None)
+        if anchor:
+            raise ConfigError(path, line, f"YAML anchor &{anchor} is not allowed here")
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ivr.audio import manifest as manifest_file
+from ivr.audio.manifest import Entry
 from ivr.audio.recordings import check_recording
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
@@ -160,7 +161,7 @@ def _coverage(language: Language, spoken: set[str]) -> list[Problem]:
     return problems
 
 
-def _recordings(language: Language, manifest: dict, audio_dir: Path) -> list[Problem]:
+def _recordings(language: Language, manifest: dict[str, Entry], audio_dir: Path) -> list[Problem]:
     problems = []
     for prompt in language.prompts.values():
         entry = manifest.get(f"{language.id}/{prompt.id}")
@@ -258,7 +259,8 @@ def _numbers_said(language: Language) -> list[Problem]:
         if not _NUMBER.match(form.written):
             continue
         digits = "".join(c for c in form.written if c.isdigit())
-        runs, run = [], ""
+        runs: list[str] = []
+        run = ""
         for word in (*words_of(form.said), ""):
             if word.isdigit() or word in digit_of:
                 run += word if word.isdigit() else digit_of[word]

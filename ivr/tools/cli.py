@@ -120,11 +120,12 @@ def listen(verbose: bool) -> None:
 def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) -> None:
     """Call the line from the terminal: the app in-process, or the server at URL."""
     from ivr.audio.manifest import read_manifest
-    from ivr.tools.simulated_call import SimulatedCall, flask_post, http_post
+    from ivr.tools.simulated_call import Post, SimulatedCall, flask_post, http_post
     from ivr.tools.terminal_call import AudioOut, find_player, parse_keys, run_call
 
     try:
         settings = Settings.from_env()
+        post: Post
         if url:
             post, voice_url = (
                 http_post,

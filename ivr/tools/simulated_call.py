@@ -80,7 +80,7 @@ class SimulatedCall:
     caller: str = TEST_CALLER
     called: str = TEST_LINE
     call_sid: str = "CA00000000000000000000000000000001"
-    recordings: dict[str, dict] = field(default_factory=dict)  # manifest entries by file
+    recordings: dict[str, dict[str, Any]] = field(default_factory=dict)  # manifest entries by file
     transcript: list[Event] = field(default_factory=list)
     waiting_for: str | None = None  # "key", "dial" or None when the call has ended
     url: str = ""  # the TwiML document being followed

@@ -8,6 +8,7 @@ import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ivr.tools.simulated_call import Event, SimulatedCall
 from ivr.tools.timeline import duration
@@ -66,7 +67,7 @@ class AudioOut:
         self.audio_dir = audio_dir
         self.player = find_player()
 
-    def play(self, event: Event, recordings: dict[str, dict]) -> None:
+    def play(self, event: Event, recordings: dict[str, dict[str, Any]]) -> None:
         if self.player is None or event.url is None:
             return
         file = next((f for f in recordings if event.url.split("?")[0].endswith(f"/{f}")), None)

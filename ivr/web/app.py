@@ -57,7 +57,7 @@ def create_app(
     app.config["IVR_LINE"] = line
     app.extensions["ivr.answers"] = answers  # what the line keeps, for whoever must inspect it
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # refused with 413 before the body is read
-    app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
+    app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign,assignment]
     trust_proxies(app, settings.proxy_hops)
 
     app.register_blueprint(

@@ -8,14 +8,15 @@ this reads it here, up to the cap, and hands the app a body of known length.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
-def limit_body(app: WsgiApp, max_bytes: int) -> WsgiApp:
-    def limited(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+def limit_body(app: WSGIApplication, max_bytes: int) -> WSGIApplication:
+    def limited(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if (
             environ.get("CONTENT_LENGTH")
             or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower()

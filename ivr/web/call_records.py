@@ -80,10 +80,9 @@ def _classified(error: Exception) -> Exception:
     """`error` as Transient when trying again may help, as it was otherwise."""
     from twilio.base.exceptions import TwilioRestException
 
-    if isinstance(error, TwilioRestException):
-        if error.status == 429 or error.status >= 500:
-            return Transient(f"HTTP {error.status}")
-        return error
+    status = error.status if isinstance(error, TwilioRestException) else None
+    if status is not None and (status == 429 or status >= 500):
+        return Transient(f"HTTP {status}")
     if isinstance(error, OSError):  # timeouts and dropped connections, requests' included
         return Transient(type(error).__name__)
     return error
@@ -93,7 +92,7 @@ def with_retries(
     delete: Callable[[str], int],
     call_sid: str,
     backoff_seconds: float = BACKOFF_SECONDS,
-    pause: Callable[[float], bool] = lambda seconds: bool(time.sleep(seconds)),
+    pause: Callable[[float], bool | None] = time.sleep,
 ) -> int:
     """`delete(call_sid)`, tried again after growing pauses while failures are transient.
 

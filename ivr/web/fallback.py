@@ -85,7 +85,7 @@ def create_fallback_app() -> Flask:
     gate = Gate(settings.auth_token, settings.public_base_url)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign]
+    app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign,assignment]
     trust_proxies(app, settings.proxy_hops)
 
     @app.route("/fallback", methods=["POST", "GET"], strict_slashes=False)

@@ -66,7 +66,8 @@ def phone_page(
         path = url.path.removeprefix(urllib.parse.urlsplit(root).path)
         if path not in WEBHOOKS:
             abort(400)
-        given = body.get("params") if isinstance(body.get("params"), dict) else {}
+        sent = body.get("params")
+        given: dict[str, object] = sent if isinstance(sent, dict) else {}
         call = str(body.get("call") or "")
         params = {
             # Only a CallSid of Twilio's form is passed on: the page cannot write into the log.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.audio.recordings import Recordings
 
@@ -13,7 +14,7 @@ def recordings_route(recordings: Recordings) -> Blueprint:
     blueprint = Blueprint("audio", __name__)
 
     @blueprint.get("/audio/<language>/<name>")
-    def audio(language: str, name: str) -> Response:
+    def audio(language: str, name: str) -> BaseResponse:
         recording = recordings.by_file.get(f"{language}/{name}")
         if recording is None:
             abort(404)

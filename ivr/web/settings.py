@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_PROJECT = Path(__file__).resolve().parents[2]
 
 
 class SettingsError(ValueError):
@@ -18,6 +17,19 @@ class SettingsError(ValueError):
 
 _ON = frozenset({"on", "1", "true", "yes"})
 _OFF = frozenset({"off", "0", "false", "no"})
+
+
+def content_folder(env: Mapping[str, str], name: str, folder: str) -> Path:
+    """prompts/ or audio/: where `name` says, else in the working folder; it must be there."""
+    given = env.get(name, "").strip()
+    path = Path(given) if given else Path(folder)
+    if not path.is_dir():
+        found = f"{name}={given} is not a folder" if given else f"no {folder}/ in {Path.cwd()}"
+        raise SettingsError(
+            f"{found}: run the line from the folder that holds prompts/ and audio/, "
+            f"or set {name} to the {folder} folder"
+        )
+    return path
 
 
 def switch(env: Mapping[str, str], name: str, default: str) -> bool:
@@ -35,8 +47,9 @@ class Settings:
     audio_base_url: str | None = None
     proxy_hops: int = 0
     transfer_caller_id: str = "to"  # "to", "from" or an E.164 number
-    prompts_dir: Path = _PROJECT / "prompts"
-    audio_dir: Path = _PROJECT / "audio"
+    # An operator keeps the content beside the code they deploy: in the working folder.
+    prompts_dir: Path = Path("prompts")
+    audio_dir: Path = Path("audio")
     log_level: str = "INFO"
     phone_page: str = "auto"  # "on", "off", or "auto": on only while no auth token is set
     account_sid: str | None = None
@@ -64,8 +77,6 @@ class Settings:
                 raise SettingsError(
                     f"{name} should look like https://host.example.org, not {url!r}"
                 )
-        prompts = env.get("PROMPTS_DIR", "").strip()
-        audio = env.get("AUDIO_DIR", "").strip()
         phone = env.get("PHONE_PAGE", "auto").strip().lower() or "auto"
         if phone != "auto":
             if phone not in _ON | _OFF:
@@ -86,7 +97,7 @@ class Settings:
             audio_base_url=audio_base,
             proxy_hops=int(hops),
             transfer_caller_id=caller_id,
-            prompts_dir=Path(prompts) if prompts else cls.prompts_dir,
-            audio_dir=Path(audio) if audio else cls.audio_dir,
+            prompts_dir=content_folder(env, "PROMPTS_DIR", "prompts"),
+            audio_dir=content_folder(env, "AUDIO_DIR", "audio"),
             log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         )

@@ -38,6 +38,7 @@ class SignatureCheck:
             return False  # refused here, so that no request text reaches a log
         # A GET webhook is signed over its URL alone: its parameters are in the query.
         params = request.form if request.method == "POST" else {}
-        return self.validator.validate(
+        valid: bool = self.validator.validate(
             public_url(request, self.public_base_url), params, signature, algorithm
         )
+        return valid

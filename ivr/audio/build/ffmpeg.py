@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     # pydub warns at import when no ffmpeg is on PATH (we set its converter just below), and
     # Python 3.11-3.12 warn that pydub's audioop is deprecated; neither concerns the user.
     warnings.simplefilter("ignore")
-    from pydub import AudioSegment
+    from pydub import AudioSegment as AudioSegment  # re-exported: ffmpeg set up before use
 
 # Flags that keep encoder versions and metadata out of the output, so bytes repeat run to run.
 BITEXACT = ["-fflags", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"]
@@ -33,7 +33,7 @@ class FfmpegError(RuntimeError):
 @functools.cache
 def executable() -> str:
     """The ffmpeg binary; pydub decodes with it from the first call on."""
-    path = imageio_ffmpeg.get_ffmpeg_exe()
+    path: str = imageio_ffmpeg.get_ffmpeg_exe()
     AudioSegment.converter = path
     return path
 
