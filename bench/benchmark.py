@@ -25,10 +25,11 @@ import yaml
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, TOKEN, gunicorn, lua_script, run_wrk, signed_request
+from bench.common import gunicorn, lua_script, run_wrk
 from ivr.menu.load import load_line
 from ivr.menu.model import SYSTEM_PROMPTS
 from ivr.web.fallback import APOLOGY
+from tests.helpers import ROOT, TOKEN, signed_request
 
 # The webhook kinds a call is made of: (name, path, form fields).
 KINDS = [

@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: the server as the Procfile starts it, signing, wrk."""
+"""What the benchmark scripts share, beyond tests/helpers.py: a server for a run, and wrk."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,58 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from twilio.request_validator import RequestValidator
-
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "benchmark-token"
-CALLER = {"CallSid": "CA" + "0" * 32, "From": "+15005550006", "To": "+15005550001"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def procfile_command(app: str = "ivr.wsgi:app") -> str:
-    line = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
-    )
-    return line.removeprefix("web:").strip().replace("ivr.wsgi:app", app)
+from tests.helpers import TOKEN, settled, start_procfile
 
 
 @dataclass(frozen=True)
 class Served:
     url: str
     pid: int  # gunicorn's master; `exec` makes it the process started here
-
-
-def start_procfile(
-    app: str, log: IO[bytes], env: dict[str, str] | None = None, public: bool = False
-) -> tuple[subprocess.Popen, str]:
-    """Start the Procfile's web command for `app` on a loopback port; return it and its URL.
-
-    `public`: as in production, PUBLIC_BASE_URL names the address (here, the loopback one).
-    """
-    port = free_port()
-    full_env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
-        # gunicorn lives beside the interpreter running this.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        **({"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"} if public else {}),
-        **(env or {}),
-    }
-    process = subprocess.Popen(
-        ["bash", "-c", f"exec {procfile_command(app)}"],
-        cwd=ROOT,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return process, f"http://127.0.0.1:{port}"
 
 
 @contextmanager
@@ -99,51 +52,6 @@ def gunicorn(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def settled(master: int, count: int, seconds: float = 1.0) -> bool:
-    """All `count` workers exist and have run for `seconds`.
-
-    A worker answers soon after it starts, but until it has set up its own signal handlers a
-    stop signal from the master is lost on it, and it is only stopped at the graceful timeout.
-    """
-    pids = workers(master)
-    if len(pids) < count:
-        return False
-    ticks = os.sysconf("SC_CLK_TCK")
-    uptime = float(Path("/proc/uptime").read_text().split()[0])
-    for pid in pids:
-        # Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
-        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
-        if uptime - started < seconds:
-            return False
-    return True
-
-
-def workers(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return sorted(int(pid) for pid in children)
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def signed_request(base: str, path: str, extra: dict[str, str]) -> dict[str, object]:
-    """One webhook as Twilio sends it: path, form body and signature headers."""
-    params = {**CALLER, "CallStatus": "in-progress", **extra}
-    signature = RequestValidator(TOKEN).compute_signature(f"{base}/{path}", params)
-    return {
-        "path": f"/{path}",
-        "body": urllib.parse.urlencode(params),
-        "headers": {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-        },
-    }
 
 
 _LUA = """

@@ -2,7 +2,7 @@
 
 Runs wrk on loopback with signed requests, bounded in time and count, reads each gunicorn
 worker's memory before and after; then holds 100 slow clients open while probing with signed
-webhooks (bench/slow_clients.py). Prints the figures and writes them to docs/load-test.md.
+webhooks (tests/slow_clients.py). Prints the figures and writes them to docs/load-test.md.
 
     python bench/load_test.py [--seconds 60] [--connections 32] [--slow-clients 100]
 """
@@ -18,8 +18,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, gunicorn, lua_script, rss_mib, run_wrk, signed_request, workers
-from bench.slow_clients import scenario
+from bench.common import gunicorn, lua_script, run_wrk
+from tests.helpers import ROOT, rss_mib, signed_request, workers
+from tests.slow_clients import scenario
 
 # One caller's walk: the greeting, a section read through, a wrong key, a transfer that is
 # busy, another section, silence, and the main menu again.

@@ -1,93 +1,86 @@
-"""Fixtures: the real server, started the way the Procfile starts it, on a loopback port."""
+"""Fixtures: the shipped line, the app in-process and its client, and the real server started
+the way the Procfile starts it, on a loopback port.
+
+A test that takes `section_id` or `en_prompt_id` runs once for each section, or each English
+prompt, of the shipped line.
+"""
 
 from __future__ import annotations
 
+import functools
 import shutil
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
-from bench.common import settled, start_procfile
-from ivr.audio.manifest import read_manifest
-from ivr.tools.simulated_call import SimulatedCall, http_post
-
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "test-auth-token"
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    audio_dir: Path = ROOT / "audio"
-
-    def call(self, **kwargs: object) -> SimulatedCall:
-        kwargs.setdefault("auth_token", TOKEN)
-        entries = read_manifest(self.audio_dir).recordings.values()
-        kwargs.setdefault("recordings", {e["file"]: e for e in entries})
-        return SimulatedCall(http_post, f"{self.url}/voice", **kwargs)  # type: ignore[arg-type]
+from ivr.menu.load import load_line
+from ivr.menu.model import PhoneLine, Prompt
+from ivr.web.app import create_app
+from ivr.web.settings import Settings
+from tests.helpers import ROOT, TOKEN, Server, start_server, stop_server
 
 
-def start_server(
-    log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
-) -> Server:
-    env = {"WEB_CONCURRENCY": "2", **env}
-    workers = int(env["WEB_CONCURRENCY"])
-    process, url = start_procfile(app, log_path.open("wb"), env)
-    server = Server(url, process, log_path)
-    if "AUDIO_DIR" in env:
-        server.audio_dir = Path(env["AUDIO_DIR"])
-    if wait:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"server exited at start-up:\n{server.log()}")
-            try:
-                # A long wait: a request given up before the workers start would be left to them.
-                with urllib.request.urlopen(f"{server.url}/healthz", timeout=10) as response:
-                    if response.status == 200 and settled(process.pid, workers):
-                        return server
-            except OSError:
-                pass
-            time.sleep(0.1)
-        stop_server(server)
-        raise AssertionError(f"server did not answer /healthz within 30 s:\n{server.log()}")
-    return server
+@functools.cache
+def _shipped_line() -> PhoneLine:
+    # Shared with pytest_generate_tests, which runs before any fixture: one load per session.
+    return load_line(ROOT / "prompts")
 
 
-def failed_start(log_path: Path, env: dict[str, str]) -> tuple[int, str]:
-    """Start a server that should refuse to start: its exit code and what it printed."""
-    server = start_server(log_path, env, wait=False)
-    try:
-        code = server.process.wait(timeout=30)
-    finally:
-        stop_server(server)
-    return code, server.log()
-
-
-def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "section_id" in metafunc.fixturenames:
+        metafunc.parametrize("section_id", list(_shipped_line().sections))
+    if "en_prompt_id" in metafunc.fixturenames:
+        metafunc.parametrize("en_prompt_id", sorted(_shipped_line().languages["en"].prompts))
 
 
 @pytest.fixture(scope="session")
-def run_server(tmp_path_factory: pytest.TempPathFactory):
+def line() -> PhoneLine:
+    """The line as shipped in prompts/."""
+    return _shipped_line()
+
+
+@pytest.fixture(scope="session")
+def en(line: PhoneLine) -> Mapping[str, Prompt]:
+    """The shipped English prompts, by id."""
+    return line.languages["en"].prompts
+
+
+@pytest.fixture(scope="session")
+def es(line: PhoneLine) -> Mapping[str, Prompt]:
+    """The shipped Spanish prompts, by id."""
+    return line.languages["es"].prompts
+
+
+@pytest.fixture(scope="session")
+def app() -> Flask:
+    """The shipped line in-process, checking signatures against TOKEN.
+
+    Shared by the session: what it keeps between requests is a cache of answers by call state.
+    """
+    return create_app(
+        Settings(
+            auth_token=TOKEN,
+            prompts_dir=ROOT / "prompts",
+            audio_dir=ROOT / "audio",
+            log_level="ERROR",
+        )
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+RunServer = Callable[..., AbstractContextManager[Server]]
+
+
+@pytest.fixture(scope="session")
+def run_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunServer]:
     """Start a server with extra environment; it is stopped at the end of the session."""
     started: list[Server] = []
 
@@ -107,7 +100,7 @@ def run_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def server(run_server) -> Iterator[Server]:
+def server(run_server: RunServer) -> Iterator[Server]:
     """The line as shipped, with signature checks on."""
     with run_server() as running:
         yield running

@@ -21,14 +21,15 @@ from ivr.audio.build.process import encode, resample
 from ivr.errors import ConfigError
 from ivr.menu.document import fingerprint
 from ivr.menu.load import load_line
-from tests.test_recordings import check_telephone_wav, mulaw_samples, parse_wav
+from ivr.menu.model import PhoneLine
+from tests.audio_files import check_telephone_wav, mulaw_samples, parse_wav
+from tests.helpers import ROOT, edit
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # as ivr.audio.build.ffmpeg does: pydub's import-time noise
     from pydub import audio_segment
     from pydub.generators import Sine
 
-ROOT = Path(__file__).resolve().parents[1]
 RATE = 44100
 TONE_MS = 600
 PAD = 0.150
@@ -99,12 +100,6 @@ def set_placeholder(prompts: Path, engine: str) -> None:
     path.write_text(text)
 
 
-def replace_in(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-
-
 def build(prompts: Path, audio: Path, force: bool = False) -> BuildReport:
     return build_all(prompts, audio, force=force, progress=False)
 
@@ -156,15 +151,19 @@ def project(built: tuple[Path, Path, BuildReport], tmp_path: Path) -> tuple[Path
     return tmp_path / "prompts", tmp_path / "audio"
 
 
-# Every prompt of every language: the pipeline handles each language alike.
-ALL_PROMPTS = sum(len(lang.prompts) for lang in load_line(ROOT / "prompts").languages.values())
+@pytest.fixture(scope="module")
+def all_prompts(line: PhoneLine) -> int:
+    """Every prompt of every language: the pipeline handles each language alike."""
+    return sum(len(language.prompts) for language in line.languages.values())
 
 
-def test_the_first_build_builds_every_recording(built: tuple[Path, Path, BuildReport]) -> None:
+def test_the_first_build_builds_every_recording(
+    built: tuple[Path, Path, BuildReport], all_prompts: int
+) -> None:
     _, audio, report = built
     assert sorted(report.built) == sorted(f"en/{p}" for p in [*SOURCES, LOUD])
     assert report.unchanged == []
-    assert len(report.no_recording) == ALL_PROMPTS - len(SOURCES) - 1
+    assert len(report.no_recording) == all_prompts - len(SOURCES) - 1
     assert any("placeholder_tts is none" in warning for warning in report.warnings)
     assert report.recordings == len(SOURCES) + 1
     assert report.total_bytes == sum(e["bytes"] for e in manifest(audio)["recordings"].values())
@@ -246,7 +245,7 @@ def test_only_what_changed_is_rebuilt(project: tuple[Path, Path]) -> None:
 
 def test_a_recording_of_old_words_is_not_passed_off_as_new(project: tuple[Path, Path]) -> None:
     prompts, audio = project
-    replace_in(prompts / "en.yaml", "To talk with a peer advocate", "To talk with an advocate")
+    edit(prompts / "en.yaml", "To talk with a peer advocate", "To talk with an advocate")
     for _ in range(2):  # and the next build still knows the recording says the old words
         report = build(prompts, audio)
         assert [w for w in report.warnings if w.startswith("re-record ")] == [
@@ -267,13 +266,9 @@ def test_a_recording_of_old_words_is_not_passed_off_as_new(project: tuple[Path, 
 
 def test_removed_prompts_are_pruned(project: tuple[Path, Path]) -> None:
     prompts, audio = project
-    replace_in(prompts / "menu.yaml", "      - police.arrest\n", "")
-    replace_in(
-        prompts / "en.yaml", '  police.arrest:\n    passage: "Arrest your abusive partner"\n', ""
-    )
-    replace_in(
-        prompts / "es.yaml", '  police.arrest:\n    passage: "Arrestar a tu pareja abusiva"\n', ""
-    )
+    edit(prompts / "menu.yaml", "      - police.arrest\n", "")
+    edit(prompts / "en.yaml", '  police.arrest:\n    passage: "Arrest your abusive partner"\n', "")
+    edit(prompts / "es.yaml", '  police.arrest:\n    passage: "Arrestar a tu pareja abusiva"\n', "")
     report = build(prompts, audio)
     assert report.removed == ["en/police.arrest"]
     assert "en/police.arrest" not in manifest(audio)["recordings"]
@@ -316,13 +311,13 @@ class ToneVoice:
         return Sine(440, sample_rate=16000).to_audio_segment(450, -15.0)
 
 
-def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, all_prompts: int) -> None:
     prompts, audio = tmp_path / "prompts", tmp_path / "audio"
     shutil.copytree(ROOT / "prompts", prompts)
     write_source(audio, "greeting", "wav", tone())
     monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice())
     report = build(prompts, audio)
-    assert len(report.built) == ALL_PROMPTS
+    assert len(report.built) == all_prompts
     recordings = manifest(audio)["recordings"]
     entry = recordings["en/no_input"]
     assert (entry["source"], entry["source_file"]) == ("synthetic", None)
@@ -331,7 +326,7 @@ def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert recordings["en/greeting"]["source"] == "human"
 
     # The greeting's text changes: its human recording gives way to a placeholder.
-    replace_in(prompts / "en.yaml", "To talk with a peer advocate", "To talk with an advocate")
+    edit(prompts / "en.yaml", "To talk with a peer advocate", "To talk with an advocate")
     report = build(prompts, audio)
     assert report.built == ["en/greeting"]
     assert any(w.startswith("re-record ") for w in report.warnings)
@@ -341,11 +336,11 @@ def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     # Without the engine, placeholders whose text holds are kept; a changed one is dropped.
     monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice(installed=False))
-    replace_in(prompts / "en.yaml", "Sorry, I did not hear a key.", "Sorry, I heard no key.")
+    edit(prompts / "en.yaml", "Sorry, I did not hear a key.", "Sorry, I heard no key.")
     report = build(prompts, audio)
     assert report.built == [] and report.no_recording == ["en/no_input"]
     assert report.removed == ["en/no_input"]
-    assert len(report.unchanged) == ALL_PROMPTS - 1
+    assert len(report.unchanged) == all_prompts - 1
     assert not (audio / "en/no_input.wav").exists()
 
 

@@ -7,59 +7,54 @@ from email.utils import format_datetime
 
 import pytest
 
-from ivr.menu.load import load_line
 from tests.audio_files import mulaw_wav, write_audio_dir
-from tests.conftest import ROOT
-
-LINE = load_line(ROOT / "prompts")
-EN = LINE.languages["en"].prompts
 
 
 @pytest.fixture(scope="module")
-def audio_server(run_server, tmp_path_factory):
+def audio_server(run_server, tmp_path_factory, en):
     audio = tmp_path_factory.mktemp("audio")
     recordings = write_audio_dir(
         audio,
         {
-            "en/greeting": (EN["greeting"].text, mulaw_wav(2.0)),
-            "en/main_menu": (EN["main_menu"].text, mulaw_wav(3.0, 0x70)),
+            "en/greeting": (en["greeting"].text, mulaw_wav(2.0)),
+            "en/main_menu": (en["main_menu"].text, mulaw_wav(3.0, 0x70)),
             "en/not_an_option": ("Sorry, you cannot press that.", mulaw_wav(1.0)),  # stale
-            "en/no_input": (EN["no_input"].text, None),  # file lost
+            "en/no_input": (en["no_input"].text, None),  # file lost
         },
     )
     with run_server({"AUDIO_DIR": str(audio)}) as server:
         yield server, recordings, audio
 
 
-def test_a_fresh_recording_is_played_from_a_versioned_url(audio_server):
+def test_a_fresh_recording_is_played_from_a_versioned_url(audio_server, en):
     server, recordings, _ = audio_server
     call = server.call().start()
     danger, offer, greeting, menu = call.transcript[:4]
-    assert (danger.kind, danger.text) == ("say", EN["danger"].text)  # no recording here
+    assert (danger.kind, danger.text) == ("say", en["danger"].text)  # no recording here
     assert (offer.kind, offer.language) == ("say", "es-US")  # Spanish has none yet
     sha = recordings["en/greeting"]["sha256"]
     assert greeting.kind == "play"
     assert greeting.url == f"{server.url}/audio/en/greeting.wav?v={sha[:16]}"
-    assert greeting.text == EN["greeting"].text and greeting.seconds == 2.0
-    assert menu.kind == "play" and menu.text == EN["main_menu"].text
+    assert greeting.text == en["greeting"].text and greeting.seconds == 2.0
+    assert menu.kind == "play" and menu.text == en["main_menu"].text
 
 
-def test_a_stale_recording_falls_back_to_saying_the_current_text(audio_server):
+def test_a_stale_recording_falls_back_to_saying_the_current_text(audio_server, en):
     server, _, _ = audio_server
     call = server.call().start()
     call.transcript.clear()
     call.press("7")
     stale = call.transcript[1]
-    assert (stale.kind, stale.text) == ("say", EN["not_an_option"].text)
+    assert (stale.kind, stale.text) == ("say", en["not_an_option"].text)
     assert "cannot press" not in call.heard()
 
 
-def test_a_recording_missing_on_disk_is_spoken(audio_server):
+def test_a_recording_missing_on_disk_is_spoken(audio_server, en):
     server, _, _ = audio_server
     call = server.call().start().press("#")  # the caller has chosen: silence asks again
     call.transcript.clear()
     call.press(None)
-    assert (call.transcript[1].kind, call.transcript[1].text) == ("say", EN["no_input"].text)
+    assert (call.transcript[1].kind, call.transcript[1].text) == ("say", en["no_input"].text)
 
 
 def test_the_server_says_once_at_start_up_what_it_will_speak(audio_server):

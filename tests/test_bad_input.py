@@ -5,22 +5,17 @@ from __future__ import annotations
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from hypothesis import HealthCheck, given, settings
+from flask import Flask
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
 
-from ivr.web.app import create_app
+from ivr.menu.model import PhoneLine, Section
 from ivr.web.fallback import APOLOGY
-from ivr.web.settings import Settings
-from tests.conftest import ROOT, TOKEN
+from tests.helpers import sign
 
-APP = create_app(
-    Settings(
-        auth_token=TOKEN, prompts_dir=ROOT / "prompts", audio_dir=ROOT / "audio", log_level="ERROR"
-    )
-)
-CLIENT = APP.test_client()
-LINE = APP.config["IVR_LINE"]
+# The menus and sections of the shipped line, so that real positions are drawn too.
+NODES = ("main", "police", "what_you_can_do", "reach_advocate")
 
 anything = st.one_of(
     st.text(max_size=50),
@@ -29,7 +24,7 @@ anything = st.one_of(
     st.sampled_from(
         ["", "0", "-1", "999", "1e9", "\u0663", "\uff11", "\x00", "main", "police", "../x"]
     ),
-    st.sampled_from([*LINE.menus, *LINE.sections]),
+    st.sampled_from(NODES),
 )
 maybe = st.one_of(st.none(), anything)
 keys = st.one_of(st.none(), st.sampled_from([*"0123456789*#", ""]), anything)
@@ -40,16 +35,23 @@ statuses = st.one_of(
 )
 
 
-def post(route: str, query: dict[str, str | None], form: dict[str, str | None], signed: bool):
+def post(
+    app: Flask,
+    route: str,
+    query: dict[str, str | None],
+    form: dict[str, str | None],
+    signed: bool,
+) -> TestResponse:
     pairs = [(k, v) for k, v in query.items() if v is not None]
     path = f"/{route}" + (f"?{urllib.parse.urlencode(pairs)}" if pairs else "")
     data = {"CallSid": "CA" + "5" * 32, "From": "+14155550199", "To": "+18005550100"}
     data.update({k: v for k, v in form.items() if v is not None})
-    headers = {}
-    if signed:
-        url = f"http://localhost{path}"
-        headers["X-Twilio-Signature"] = RequestValidator(TOKEN).compute_signature(url, data)
-    return CLIENT.post(path, data=data, headers=headers)
+    headers = {"X-Twilio-Signature": sign(f"http://localhost{path}", data)} if signed else {}
+    return app.test_client().post(path, data=data, headers=headers)
+
+
+def test_the_positions_drawn_are_the_lines(line):
+    assert set(NODES) == {*line.menus, *line.sections}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -65,7 +67,7 @@ def post(route: str, query: dict[str, str | None], form: dict[str, str | None], 
     signed=st.booleans(),
 )
 def test_any_webhook_input_gets_valid_twiml_or_403(
-    route, n, p, m, digits, speech, call_status, dial_status, signed
+    app, route, n, p, m, digits, speech, call_status, dial_status, signed
 ):
     form = {
         "Digits": digits,
@@ -73,7 +75,7 @@ def test_any_webhook_input_gets_valid_twiml_or_403(
         "CallStatus": call_status,
         "DialCallStatus": dial_status,
     }
-    response = post(route, {"n": n, "p": p, "m": m}, form, signed)
+    response = post(app, route, {"n": n, "p": p, "m": m}, form, signed)
     assert response.status_code < 500
     if not signed:
         assert response.status_code == 403
@@ -90,23 +92,30 @@ def test_any_webhook_input_gets_valid_twiml_or_403(
         assert APOLOGY not in body, "the input made a webhook raise"
 
 
-def _gather_state(body: bytes) -> dict[str, str]:
-    gather = ET.fromstring(body).find("Gather")
-    assert gather is not None
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(gather.get("action")).query))
+def read_as(line: PhoneLine, n: str, p: str, m: str | None) -> str:
+    """The position the line must take from these arguments: the one they name if it exists,
+    else the main menu."""
+    node = line.node(n)
+    misses = "0" if m is None else m
+    small = [x.isascii() and x.isdigit() and 0 < len(x) <= 3 for x in (p, misses)]
+    limit = len(node.points) if isinstance(node, Section) else 1
+    if node is None or not all(small) or int(p) >= limit:
+        return f"n={line.start}&p=0&m=0"
+    return f"n={node.id}&p={int(p)}&m={int(misses)}"
 
 
 @settings(max_examples=300, deadline=None)
-@given(n=anything, p=anything, m=maybe)
-def test_a_tampered_position_falls_back_to_the_main_menu(n, p, m):
-    node = LINE.node(n)
-    valid_point = p.isascii() and p.isdigit() and len(p) <= 3
-    if node is not None and valid_point:
-        limit = len(node.points) if n in LINE.sections else 1
-        valid_point = int(p) < limit
-    response = post("key", {"n": n, "p": p, "m": m}, {"Digits": "*"}, signed=True)
-    assert response.status_code == 200
-    state = _gather_state(response.get_data())
-    if node is None or not valid_point:
-        # "*" at the main menu repeats it: a tampered position lands on the main menu.
-        assert state["n"] == LINE.start and state["p"] == "0"
+@given(n=anything, p=anything, m=maybe, digits=st.sampled_from([*"0123456789*#", ""]))
+@example(n="police", p="999", m="0", digits="2")  # past the last point
+@example(n="police", p="3", m="x", digits="2")  # misses that are no number
+@example(n="nowhere", p="0", m="0", digits="1")
+@example(n="police", p="003", m="0", digits="2")  # a real position, written oddly
+def test_a_tampered_position_is_answered_as_the_main_menu(app, line, n, p, m, digits):
+    """A key pressed at a position that does not exist is answered as if pressed at the main
+    menu; at one that does, as there."""
+    form = {"Digits": digits or None}
+    tampered = post(app, "key", {"n": n, "p": p, "m": m}, form, signed=True)
+    where = dict(urllib.parse.parse_qsl(read_as(line, n, p, m)))
+    reference = post(app, "key", where, form, signed=True)
+    assert tampered.status_code == reference.status_code == 200
+    assert tampered.get_data(as_text=True) == reference.get_data(as_text=True)

@@ -7,9 +7,6 @@ import urllib.request
 
 import pytest
 
-from ivr.menu.load import load_line
-from tests.conftest import ROOT
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
@@ -20,7 +17,6 @@ if CHROMIUM is None:
         allow_module_level=True,
     )
 
-EN = load_line(ROOT / "prompts").languages["en"].prompts
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -69,7 +65,7 @@ def wait_for_text(page, text: str, timeout: float = 15_000) -> None:
     )
 
 
-def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page, tmp_path):
+def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page, tmp_path, en):
     page.goto(f"{local_server.url}/phone")
     page.get_by_role("button", name="Call").click()
     wait_for_text(page, "If you are in immediate danger")
@@ -86,7 +82,7 @@ def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page, tm
     )
     page.keyboard.press("1")  # barge in with the keyboard
     wait_for_text(page, "You pressed 1")
-    wait_for_text(page, EN["police.why"].text[:60])
+    wait_for_text(page, en["police.why"].text[:60])
     page.get_by_role("button", name="key 1").click()  # next point, with the mouse
     wait_for_text(page, "What Can the Police Do?")
     page.keyboard.press("0")
@@ -96,26 +92,26 @@ def test_a_call_plays_recordings_takes_keys_and_transfers(local_server, page, tm
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     page.get_by_role("button", name="Busy").click()
     wait_for_text(page, "The transfer ended: busy")
-    wait_for_text(page, EN["transfer_failed"].text[:40])
+    wait_for_text(page, en["transfer_failed"].text[:40])
     assert page.locator("#transfer").is_hidden()
     assert "blocked" not in transcript(page) and "could not be played" not in transcript(page)
 
 
-def test_silence_really_times_out(local_server, page):
+def test_silence_really_times_out(local_server, page, en):
     page.goto(f"{local_server.url}/phone?rate=8")
     page.get_by_role("button", name="Call").click()
     wait_for_text(page, "(silence for 7 s)", timeout=30_000)
-    wait_for_text(page, EN["no_input"].text)
+    wait_for_text(page, en["no_input"].text)
 
 
-def test_the_transfer_answered_ends_the_call_politely(local_server, page):
+def test_the_transfer_answered_ends_the_call_politely(local_server, page, en):
     page.goto(f"{local_server.url}/phone?rate=8")
     page.get_by_role("button", name="Call").click()
     wait_for_text(page, "If you are in immediate danger")
     page.keyboard.press("0")
     page.locator("#transfer").wait_for(state="visible")
     page.get_by_role("button", name="Answered").click()
-    wait_for_text(page, EN["transfer_completed"].text, timeout=30_000)
+    wait_for_text(page, en["transfer_completed"].text, timeout=30_000)
     wait_for_text(page, "The line hung up.", timeout=30_000)
     assert page.get_by_role("button", name="Call").is_enabled()
 
@@ -132,7 +128,7 @@ def test_the_page_is_off_in_production_unless_enabled(run_server):
         assert b'id="call"' in response.read()
 
 
-def test_with_a_token_the_page_still_drives_the_signed_webhooks(run_server, browser):
+def test_with_a_token_the_page_still_drives_the_signed_webhooks(run_server, browser, en):
     with run_server({"PHONE_PAGE": "on"}) as server:
         context = browser.new_context()
         page = context.new_page()
@@ -140,7 +136,7 @@ def test_with_a_token_the_page_still_drives_the_signed_webhooks(run_server, brow
         page.get_by_role("button", name="Call").click()
         wait_for_text(page, "If you are in immediate danger")
         page.keyboard.press("3")
-        wait_for_text(page, EN["reach.intro"].text[:40])
+        wait_for_text(page, en["reach.intro"].text[:40])
         assert "application error" not in transcript(page)
         context.close()
 
@@ -162,7 +158,7 @@ def test_spanish_and_typed_speech(local_server, page):
     assert "You pressed" not in transcript(page).split("You pressed 9")[1]
 
 
-def test_a_noisy_room_turns_speech_off_and_the_page_shows_it(local_server, page):
+def test_a_noisy_room_turns_speech_off_and_the_page_shows_it(local_server, page, en):
     page.goto(f"{local_server.url}/phone?rate=8")
     page.get_by_role("button", name="Call").click()
     wait_for_text(page, "If you are in immediate danger")
@@ -171,12 +167,12 @@ def test_a_noisy_room_turns_speech_off_and_the_page_shows_it(local_server, page)
         words.fill(noise)
         words.press("Enter")
         wait_for_text(page, f'You said: "{noise}"')
-    wait_for_text(page, EN["keys_only"].text)
+    wait_for_text(page, en["keys_only"].text)
     page.wait_for_function("() => document.querySelector('#words').disabled")
     assert page.get_by_role("button", name="Say").is_disabled()
-    assert EN["not_an_option"].text not in transcript(page)
+    assert en["not_an_option"].text not in transcript(page)
     page.keyboard.press("1")  # keys still work
-    wait_for_text(page, EN["police.why"].text[:60])
+    wait_for_text(page, en["police.why"].text[:60])
 
 
 def test_the_relay_refuses_what_is_not_a_webhook(local_server):

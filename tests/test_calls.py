@@ -5,26 +5,26 @@ from __future__ import annotations
 import re
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
 
 import pytest
-from twilio.request_validator import RequestValidator
 
-from ivr.menu.load import load_line
-from ivr.tools.simulated_call import DIAL_OUTCOMES, http_post
-from tests.conftest import ROOT, TOKEN
+from ivr.menu.model import Prompt
+from ivr.tools.simulated_call import DIAL_OUTCOMES, SimulatedCall, http_post
+from tests.helpers import edit, sign, signed_post
 
-LINE = load_line(ROOT / "prompts")
-EN = LINE.languages["en"]
-ES = LINE.languages["es"].prompts
 HOTLINE = "+18663319474"
 SAID_HOTLINE = "one. eight, six, six. three, three, one. nine, four, seven, four"
+Said = Callable[[str], str]
 
 
-def said(prompt_id: str) -> str:
-    return EN.prompts[prompt_id].text
+@pytest.fixture(scope="module")
+def said(en: Mapping[str, Prompt]) -> Said:
+    """What the English prompt of an id says."""
+    return lambda prompt_id: en[prompt_id].text
 
 
-def test_greeting_says_911_first_in_both_languages_then_what_the_line_is_and_key_0(server):
+def test_greeting_says_911_first_in_both_languages_then_what_the_line_is_and_key_0(server, said):
     call = server.call().start()
     danger, offer, greeting, menu, wait = call.transcript
     assert danger.kind == "play" and danger.text == said("danger")
@@ -48,21 +48,23 @@ def test_0_during_the_greeting_transfers_at_once_without_passing_on_the_callers_
     assert "+14155550123" not in dial.text
 
 
-def leads_on(prompt_id: str) -> bool:
+def leads_on(said: Said, prompt_id: str) -> bool:
+    """A list's introduction ("Police may:") runs straight into its first item."""
     return said(prompt_id).endswith(":")
 
 
-@pytest.mark.parametrize("section_id", list(LINE.sections))
-def test_every_section_reads_every_point_once_with_next_previous_and_repeat(server, section_id):
-    menu_key = next(k for k, t in LINE.menus["main"].keys.items() if t == section_id)
-    points = LINE.sections[section_id].points
+def test_every_section_reads_every_point_once_with_next_previous_and_repeat(
+    server, section_id, said, line
+):
+    menu_key = next(k for k, t in line.menus["main"].keys.items() if t == section_id)
+    points = line.sections[section_id].points
     call = server.call().start()
     call.transcript.clear()
     call.press(menu_key)
     first = [e.text for e in call.transcript if e.kind in ("say", "play")]
     # The first point, and the item a list's introduction leads into, then the keys, once.
     expected = [said(points[0])]
-    while leads_on(points[len(expected) - 1]):
+    while leads_on(said, points[len(expected) - 1]):
         expected.append(said(points[len(expected)]))
     assert first[: len(expected) + 1] == [*expected, said("section_keys")]
     heard = list(expected)
@@ -85,8 +87,8 @@ def test_every_section_reads_every_point_once_with_next_previous_and_repeat(serv
     assert call.heard() == said("main_menu")
 
 
-def test_a_list_introduction_runs_straight_into_its_first_item(server):
-    police = LINE.sections["police"].points
+def test_a_list_introduction_runs_straight_into_its_first_item(server, said, line):
+    police = line.sections["police"].points
     assert said("police.intro").endswith("Police may:")
     call = server.call().start().press("1")
     call.transcript.clear()
@@ -99,7 +101,7 @@ def test_a_list_introduction_runs_straight_into_its_first_item(server):
     assert wait.kind == "wait", "no pause between them"
 
 
-def test_the_section_keys_name_0_and_no_prompt_ends_on_a_colon_before_another_kind(server):
+def test_the_section_keys_name_0_and_no_prompt_ends_on_a_colon_before_another_kind(server, said):
     assert "0 to talk with an advocate" in said("section_keys")
     call = server.call().start().press("2")  # "What can I do? ... remember these important tips:"
     texts = [e.text for e in call.transcript if e.kind in ("say", "play")]
@@ -108,23 +110,23 @@ def test_the_section_keys_name_0_and_no_prompt_ends_on_a_colon_before_another_ki
     assert texts[intro + 2] == said("section_keys")
 
 
-def test_silence_in_a_section_moves_on_and_ends_at_the_main_menu(server):
+def test_silence_in_a_section_moves_on_and_ends_at_the_main_menu(server, said, line):
     call = server.call().start().press("1")
-    section = LINE.sections["police"]
+    section = line.sections["police"]
     for _ in range(len(section.points)):
         call.press(None)
     assert call.heard().endswith(said("main_menu"))
     assert call.waiting_for == "key"
 
 
-def test_star_in_a_section_returns_to_the_main_menu(server):
+def test_star_in_a_section_returns_to_the_main_menu(server, said):
     call = server.call().start().press("2").press("1")
     call.transcript.clear()
     call.press("*")
     assert call.heard() == said("main_menu")
 
 
-def test_a_wrong_key_says_so_and_repeats_the_same_menu(server):
+def test_a_wrong_key_says_so_and_repeats_the_same_menu(server, said, line):
     call = server.call().start()
     call.transcript.clear()
     call.press("7")
@@ -134,19 +136,19 @@ def test_a_wrong_key_says_so_and_repeats_the_same_menu(server):
     call.press("1").press("1")
     call.transcript.clear()
     call.press("8")
-    police = LINE.sections["police"].points
+    police = line.sections["police"].points
     # The introduction and the item it runs into are one: both again, from the start.
     assert call.heard() == f"Sorry, that is not an option. {said(police[1])} {said(police[2])}"
 
 
-def test_star_repeats_the_main_menu(server):
+def test_star_repeats_the_main_menu(server, said):
     call = server.call().start()
     call.transcript.clear()
     call.press("*")
     assert call.heard() == said("main_menu")
 
 
-def test_silence_asks_again_then_transfers_after_three_tries(server):
+def test_silence_asks_again_then_transfers_after_three_tries(server, said):
     call = server.call().start().press("#")  # a caller who has chosen something
     call.press(None)
     assert call.heard().endswith(f"Sorry, I did not hear a key. {said('main_menu')}")
@@ -163,30 +165,31 @@ def test_silence_asks_again_then_transfers_after_three_tries(server):
     assert call.heard().endswith(f"{said('privacy')} {said('goodbye')}")
 
 
-def test_until_a_language_is_chosen_a_wrong_key_offers_spanish_and_the_end_is_in_both(server):
+def test_until_a_language_is_chosen_a_wrong_key_offers_spanish_and_the_end_is_in_both(
+    server, said, es
+):
     call = server.call().start()
     call.transcript.clear()
     call.press("5")
     sorry, offer, menu = (e.text for e in call.transcript if e.kind in ("say", "play"))
     assert (sorry, offer, menu) == (
         said("not_an_option"),
-        ES["language_offer"].text,
+        es["language_offer"].text,
         said("main_menu"),
     )
     call.press(None).press(None)
     assert call.waiting_for == "dial"
-    assert [e.text for e in call.transcript[-3:-1]] == [said("connecting"), ES["connecting"].text]
+    assert [e.text for e in call.transcript[-3:-1]] == [said("connecting"), es["connecting"].text]
     call.transcript.clear()
     call.dial_outcome("busy").press(None)
     assert call.ended
-    assert call.heard().endswith(f"{said('goodbye')} {ES['goodbye'].text}")
+    assert call.heard().endswith(f"{said('goodbye')} {es['goodbye'].text}")
 
 
 def test_silence_ends_with_a_goodbye_giving_the_hotline_when_the_yaml_says_so(
-    run_server, prompts_copy
+    run_server, prompts_copy, said
 ):
-    menu = prompts_copy / "menu.yaml"
-    menu.write_text(menu.read_text().replace("then: transfer", "then: goodbye"))
+    edit(prompts_copy / "menu.yaml", "then: transfer", "then: goodbye")
     with run_server({"PROMPTS_DIR": str(prompts_copy)}) as server:
         call = server.call().start().press("#").press(None).press(None).press(None)
     assert call.ended and call.transcript[-1].kind == "hangup"
@@ -195,7 +198,7 @@ def test_silence_ends_with_a_goodbye_giving_the_hotline_when_the_yaml_says_so(
 
 
 @pytest.mark.parametrize("status", DIAL_OUTCOMES)
-def test_the_transfer_callback_for_each_dial_status(server, status):
+def test_the_transfer_callback_for_each_dial_status(server, status, said):
     call = server.call().start().press("1").press("0")
     assert call.waiting_for == "dial"
     call.transcript.clear()
@@ -213,9 +216,9 @@ def test_the_transfer_callback_for_each_dial_status(server, status):
     assert call.heard() == said("main_menu")
 
 
-def test_0_transfers_from_every_menu_and_every_point(server):
-    for section_id, section in LINE.sections.items():
-        key = next(k for k, t in LINE.menus["main"].keys.items() if t == section_id)
+def test_0_transfers_from_every_menu_and_every_point(server, line):
+    for section_id, section in line.sections.items():
+        key = next(k for k, t in line.menus["main"].keys.items() if t == section_id)
         call = server.call().start().press(key)
         for index in range(len(section.points)):
             if index:
@@ -225,28 +228,49 @@ def test_0_transfers_from_every_menu_and_every_point(server):
             assert probe.events("dial")[0].text.startswith(HOTLINE)
 
 
-def test_silence_never_falls_off_the_end_and_a_silent_caller_always_reaches_an_end(server):
-    """Walk every position of the menu, and from each stay silent until the call ends."""
-    positions = ["main"] + [s for s in LINE.sections]
-    for start_key in ["", *LINE.menus["main"].keys]:
+def waiting_at(call: SimulatedCall) -> tuple[str, int, int]:
+    """The position a call waits at, from its Gather's action: node, point and misses."""
+    assert call.waiting_on is not None
+    state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(call.waiting_on.get("action")).query))
+    return state["n"], int(state["p"]), int(state["m"])
+
+
+def test_silence_never_falls_off_the_end_and_a_silent_caller_always_reaches_an_end(
+    server, line, said, es
+):
+    """From the greeting and from each main-menu key, silence alone: a section's points in
+    order, each waited at once, then the main menu until its tries run out, then the hotline."""
+    tries = line.no_input.tries
+    for start_key, target in [("", None), *line.menus["main"].keys.items()]:
         call = server.call().start()
         if start_key:
             call.press(start_key)
-        for _ in range(60):
-            if call.waiting_for != "key":
-                break
+        waited = []
+        while call.waiting_for == "key" and len(waited) < 60:
+            waited.append(waiting_at(call))
             call.press(None)
             assert not call.events("error")
-        assert call.waiting_for == "dial", f"from {start_key or 'the greeting'}"
-        assert not any("TwiML ended" in e.text for e in call.transcript)
-    assert positions  # every section was entered above through its main-menu key
+        points = line.sections[target].points if target in line.sections else ()
+        # A list's introduction runs on into its first item: the line waits after the item.
+        expected = [(target, i, 0) for i, p in enumerate(points) if not leads_on(said, p)]
+        # At the greeting the caller has chosen nothing yet, and gets fewer tries.
+        main_tries = tries if start_key else line.no_input.silent_caller or tries
+        expected += [(line.start, 0, misses) for misses in range(main_tries)]
+        where = f"from {start_key or 'the greeting'}"
+        assert waited == expected, where
+        heard = [e.text for e in call.transcript if e.kind in ("say", "play")]
+        point_texts = {said(p) for p in points}
+        assert [t for t in heard if t in point_texts] == [said(p) for p in points], where
+        assert call.waiting_for == "dial", where
+        # Until the caller has chosen something, the line speaks both languages.
+        told = [said("connecting")] if start_key else [said("connecting"), es["connecting"].text]
+        assert heard[-len(told) :] == told, where
 
 
 def test_webhooks_answer_text_xml(server):
     params = {"CallSid": "CA1", "From": "+15550001111", "To": "+15550002222"}
     url = f"{server.url}/voice"
-    signature = RequestValidator(TOKEN).compute_signature(url, params)
-    reply = http_post(url, params, {"X-Twilio-Signature": signature})
+    reply = signed_post(url, params)
     assert reply.status == 200
     assert reply.content_type.startswith("text/xml")
     assert ET.fromstring(reply.body).tag == "Response"
@@ -280,7 +304,7 @@ def test_unsigned_and_forged_requests_get_403(server, signature):
 def test_a_tampered_signed_request_gets_403(server):
     url = f"{server.url}/key?n=main&p=0&m=0"
     params = {"CallSid": "CA1", "Digits": "1"}
-    signature = RequestValidator(TOKEN).compute_signature(url, params)
+    signature = sign(url, params)
     assert http_post(url, params, {"X-Twilio-Signature": signature}).status == 200
     assert (
         http_post(url, {**params, "Digits": "0"}, {"X-Twilio-Signature": signature}).status == 403
@@ -312,7 +336,7 @@ def test_the_fallback_url_apologises_and_transfers_without_the_callers_number(se
     assert call.ended and call.transcript[-1].kind == "hangup"
 
 
-def test_the_fallback_dials_the_hotline_of_the_menu():
+def test_the_fallback_dials_the_hotline_of_the_menu(line):
     from ivr.web.fallback import HOTLINE as FALLBACK_HOTLINE
 
-    assert FALLBACK_HOTLINE == LINE.hotline.number == HOTLINE
+    assert FALLBACK_HOTLINE == line.hotline.number == HOTLINE

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from ivr.menu.load import load_line
 from ivr.tools.check import run_check, word_diff
 from tests.audio_files import write_audio_dir
-from tests.conftest import ROOT
+from tests.helpers import ROOT, edit, ivr
 
 
 @pytest.fixture
@@ -32,17 +30,8 @@ def audio_copy(tmp_path, prompts_copy) -> Path:
     return audio
 
 
-def ivr_check(prompts: Path, audio: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PROMPTS_DIR": str(prompts), "AUDIO_DIR": str(audio)}
-    command = [str(Path(sys.executable).parent / "ivr"), "check", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-
-
-def replace_once(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new))
-    return text[: text.index(old)].count("\n") + 1
+def ivr_check(prompts: Path, audio: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return ivr("check", *args, PROMPTS_DIR=str(prompts), AUDIO_DIR=str(audio))
 
 
 def errors(prompts: Path, audio: Path):
@@ -62,7 +51,7 @@ def test_a_clean_copy_has_no_problems(prompts_copy, audio_copy):
 
 def test_a_changed_word_names_the_prompt_and_its_stale_recording(prompts_copy, audio_copy):
     document = prompts_copy / "calling-the-police.en.txt"
-    replace_once(document, "escape to a safe place", "escape to a safer place")
+    edit(document, "escape to a safe place", "escape to a safer place")
     result = ivr_check(prompts_copy, audio_copy)
     assert result.returncode == 1
     assert "prompt 'police.stop_abuse'" in result.stdout
@@ -93,7 +82,7 @@ def test_a_changed_passage_under_a_rewording_is_stale_with_the_words_that_change
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "document")
     document = prompts_copy / "calling-the-police.en.txt"
-    replace_once(document, 'SMS text "loveis" to 22522', 'SMS text "loveis" to 22533')
+    edit(document, 'SMS text "loveis" to 22522', 'SMS text "loveis" to 22533')
     (problem,) = [p for p in errors(prompts_copy, audio_copy) if "rewords" in p.message]
     assert "prompt 'reach.text' rewords a passage that changed" in problem.message
     en = (prompts_copy / "en.yaml").read_text()
@@ -111,14 +100,14 @@ def test_a_changed_passage_under_a_rewording_is_stale_with_the_words_that_change
 
 def test_without_history_a_stale_rewording_is_diffed_against_the_passage(prompts_copy, audio_copy):
     document = prompts_copy / "calling-the-police.en.txt"
-    replace_once(document, 'SMS text "loveis" to 22522', 'SMS text "loveis" to 22533')
+    edit(document, 'SMS text "loveis" to 22522', 'SMS text "loveis" to 22533')
     (problem,) = [p for p in errors(prompts_copy, audio_copy) if "rewords" in p.message]
     assert problem.diff.startswith("rewording vs. the passage now:")
 
 
 def test_a_new_bullet_is_reported_as_not_covered(prompts_copy, audio_copy):
     document = prompts_copy / "calling-the-police.en.txt"
-    line = replace_once(
+    line = edit(
         document,
         "- Arrest your abusive partner",
         "- Take you to a hospital.\n- Arrest your abusive partner",
@@ -131,7 +120,7 @@ def test_a_new_bullet_is_reported_as_not_covered(prompts_copy, audio_copy):
 
 
 def test_a_passage_listed_as_not_spoken_is_covered(prompts_copy, audio_copy):
-    replace_once(prompts_copy / "calling-the-police.en.txt", "connect now!", "connect today!")
+    edit(prompts_copy / "calling-the-police.en.txt", "connect now!", "connect today!")
     problems = errors(prompts_copy, audio_copy)
     assert any("connect today!" in p.message for p in problems)
     assert any("not_spoken passage 'connect now!' is in no" in p.message for p in problems)
@@ -149,7 +138,7 @@ def test_a_deleted_menu_target_is_reported_with_its_line(prompts_copy, audio_cop
 
 
 def test_broken_yaml_syntax_is_reported_with_the_line(prompts_copy, audio_copy):
-    line = replace_once(prompts_copy / "en.yaml", "  no_input: Sorry", "  no_input: [Sorry")
+    line = edit(prompts_copy / "en.yaml", "  no_input: Sorry", "  no_input: [Sorry")
     result = ivr_check(prompts_copy, audio_copy)
     assert result.returncode == 1
     assert f"en.yaml:{line}: error: YAML syntax" in result.stdout or (
@@ -159,15 +148,15 @@ def test_broken_yaml_syntax_is_reported_with_the_line(prompts_copy, audio_copy):
 
 def test_an_unreachable_section_and_a_menu_with_no_way_back(prompts_copy, audio_copy):
     menu = prompts_copy / "menu.yaml"
-    replace_once(menu, '      "3": reach_advocate\n', '      "3": more\n')
-    replace_once(
+    edit(menu, '      "3": reach_advocate\n', '      "3": more\n')
+    edit(
         menu,
         "sections:\n",
         'more:\n    prompt: main_menu\n    keys:\n      "1": more\n\nsections:\n',
     )
-    menu.write_text(menu.read_text().replace("more:\n    prompt", "  more:\n    prompt"))
+    edit(menu, "more:\n    prompt", "  more:\n    prompt")
     for language, word in (("en", "more"), ("es", "más")):
-        replace_once(prompts_copy / f"{language}.yaml", "words:\n", f"words:\n  more: [{word}]\n")
+        edit(prompts_copy / f"{language}.yaml", "words:\n", f"words:\n  more: [{word}]\n")
     messages = [p.message for p in errors(prompts_copy, audio_copy)]
     assert "section 'reach_advocate' cannot be reached from the greeting" in " ".join(messages)
     assert "menu 'more' has no way back to the main menu" in " ".join(messages)
@@ -193,12 +182,12 @@ def test_word_diff():
 
 def test_the_spanish_document_is_checked_like_the_english_one(prompts_copy, audio_copy):
     spanish = prompts_copy / "calling-the-police.es.txt"
-    line = replace_once(
+    line = edit(
         spanish,
         "- Arrestar a tu pareja abusiva",
         "- Llevarte a un hospital.\n- Arrestar a tu pareja abusiva",
     )
-    replace_once(spanish, "al 22522", "al 22533")
+    edit(spanish, "al 22522", "al 22533")
     result = ivr_check(prompts_copy, audio_copy)
     assert result.returncode == 1
     assert f"calling-the-police.es.txt:{line}: error: this bullet is not spoken" in result.stdout
@@ -206,14 +195,14 @@ def test_the_spanish_document_is_checked_like_the_english_one(prompts_copy, audi
     assert "prompt 'reach.text' rewords a passage that changed" in result.stdout
     assert "es.yaml" in result.stdout
     # The Spanish recording of a changed verbatim prompt is stale, like an English one.
-    replace_once(spanish, "un lugar seguro", "un sitio seguro")
+    edit(spanish, "un lugar seguro", "un sitio seguro")
     assert "en/police.stop_abuse" not in ivr_check(prompts_copy, audio_copy).stdout
     assert "es/police.stop_abuse.wav, is stale" in ivr_check(prompts_copy, audio_copy).stdout
 
 
 def test_a_symbol_a_voice_would_read_aloud_is_an_error_at_its_line(prompts_copy, audio_copy):
-    forms_line = replace_once(prompts_copy / "en.yaml", '"911": "nine one one"', '"911": "9-1-1"')
-    line = replace_once(
+    forms_line = edit(prompts_copy / "en.yaml", '"911": "nine one one"', '"911": "9-1-1"')
+    line = edit(
         prompts_copy / "en.yaml",
         "Thank you for calling. Take care of yourself.",
         "Thank you for calling and/or take care of yourself.",
@@ -231,7 +220,7 @@ def test_a_symbol_a_voice_would_read_aloud_is_an_error_at_its_line(prompts_copy,
 
 
 def test_a_spoken_form_that_misses_a_digit_is_an_error_at_its_line(prompts_copy, audio_copy):
-    line = replace_once(
+    line = edit(
         prompts_copy / "es.yaml",
         "dos dos cinco, dos dos. Otra vez: dos dos cinco, dos dos",
         "dos dos cinco, dos dos. Otra vez: dos cinco, dos dos",

@@ -8,14 +8,11 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 import pytest
-from twilio.request_validator import RequestValidator
 
-from ivr.menu.load import load_line
 from ivr.tools.simulated_call import http_post
 from ivr.web.fallback import APOLOGY, HOTLINE, last_resort_twiml
-from tests.conftest import ROOT, TOKEN, failed_start
+from tests.helpers import ROOT, failed_start, sign, signed_post
 
-EN = load_line(ROOT / "prompts").languages["en"].prompts
 SAID_HOTLINE = "one. eight, six, six. three, three, one. nine, four, seven, four"
 FAULT_APP = "tests.fault_app:app"
 
@@ -24,11 +21,6 @@ FAULT_APP = "tests.fault_app:app"
 def faulty_server(run_server):
     with run_server(app=FAULT_APP) as server:
         yield server
-
-
-def signed_post(url: str, params: dict[str, str], token: str = TOKEN):
-    signature = RequestValidator(token).compute_signature(url, params)
-    return http_post(url, params, {"X-Twilio-Signature": signature})
 
 
 def test_an_exception_in_a_webhook_gives_an_apology_and_the_hotline(faulty_server):
@@ -74,14 +66,14 @@ def test_the_last_resort_twiml_bin_file_is_current_and_valid():
     assert root.find("Dial/Number").text == HOTLINE
 
 
-def test_a_recording_lost_from_disk_after_start_up_is_still_heard(run_server, tmp_path):
+def test_a_recording_lost_from_disk_after_start_up_is_still_heard(run_server, tmp_path, en):
     audio = tmp_path / "audio"
     shutil.copytree(ROOT / "audio", audio)
     with run_server({"AUDIO_DIR": str(audio)}) as server:
         (audio / "en/greeting.wav").unlink()  # the disk loses it while the line runs
         call = server.call().start()
         greeting = call.transcript[2]  # after the 911 advice and the Spanish offer
-        assert greeting.kind == "play" and greeting.text == EN["greeting"].text
+        assert greeting.kind == "play" and greeting.text == en["greeting"].text
         reply = http_post(greeting.url, {}, {})  # Twilio fetches it (POST is refused: GET only)
         assert reply.status == 405
         with urllib.request.urlopen(greeting.url, timeout=5) as response:
@@ -89,14 +81,14 @@ def test_a_recording_lost_from_disk_after_start_up_is_still_heard(run_server, tm
             assert response.read() == (ROOT / "audio/en/greeting.wav").read_bytes()
 
 
-def test_a_recording_missing_at_start_up_is_spoken(run_server, tmp_path):
+def test_a_recording_missing_at_start_up_is_spoken(run_server, tmp_path, en):
     audio = tmp_path / "audio"
     shutil.copytree(ROOT / "audio", audio)
     (audio / "en/greeting.wav").unlink()
     with run_server({"AUDIO_DIR": str(audio)}) as server:
         call = server.call().start()
     danger, _, greeting, menu = call.transcript[:4]
-    assert (greeting.kind, greeting.text) == ("say", EN["greeting"].text)
+    assert (greeting.kind, greeting.text) == ("say", en["greeting"].text)
     assert danger.kind == menu.kind == "play"
 
 
@@ -126,11 +118,7 @@ def test_webhook_answers_cannot_be_cached(server):
     request = urllib.request.Request(
         f"{server.url}/voice",
         data=b"CallSid=CA1",
-        headers={
-            "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(
-                f"{server.url}/voice", {"CallSid": "CA1"}
-            )
-        },
+        headers={"X-Twilio-Signature": sign(f"{server.url}/voice", {"CallSid": "CA1"})},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.headers["Cache-Control"] == "no-store"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import gc
-import http.client
 import json
-import os
 import random
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -18,49 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from twilio.request_validator import RequestValidator
 
-from bench.common import rss_mib, workers
 from ivr.call.answers import CACHE_SIZE
+from ivr.errors import ConfigError
+from ivr.menu.load import load_line
 from ivr.tools.simulated_call import http_post
 from ivr.web.app import create_app
 from ivr.web.settings import Settings
-from tests.conftest import ROOT, TOKEN
+from tests.helpers import ROOT, edit, ivr, rss_mib, sign, signed_post, workers
+from tests.slow_clients import scenario
 
 # Made as the tests run, so that only what the line keeps can hold them.
 NUMBERS = [f"+1{random.randrange(2 * 10**9, 10**10)}" for _ in range(3)]
-
-
-def ivr(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).parent / "ivr"), *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=60, env={**os.environ, **env}
-    )
-
-
-def signed(url: str, params: dict[str, str], host: str | None = None, **headers: str):
-    """POST `params` to `url` as Twilio would, signed for the URL as Twilio sees it."""
-    parts = urllib.parse.urlsplit(url)
-    seen = parts._replace(netloc=host).geturl() if host else url
-    signature = RequestValidator(TOKEN).compute_signature(seen, params)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    body = urllib.parse.urlencode(params)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    connection.request(
-        "POST",
-        path,
-        body,
-        {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-            **({"Host": host} if host else {}),
-            **headers,
-        },
-    )
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
-    return response.status, data
 
 
 # --- mistaken and hostile files ---------------------------------------------------------------
@@ -86,18 +51,14 @@ def timed_check(prompts: Path, audio: Path = ROOT / "audio") -> tuple[float, str
     ],
 )
 def test_a_misspelt_key_is_an_error_that_names_the_closest(prompts_copy, old, new, said):
-    menu = prompts_copy / "menu.yaml"
-    text = menu.read_text()
-    menu.write_text(text.replace(old, new))
-    line = text[: text.index(old)].count("\n") + 1
+    line = edit(prompts_copy / "menu.yaml", old, new)
     seconds, out = timed_check(prompts_copy)
     assert f"menu.yaml:{line}: error: {said}" in out
     assert seconds < 5
 
 
 def test_a_misspelt_key_in_a_language_file(prompts_copy):
-    en = prompts_copy / "en.yaml"
-    en.write_text(en.read_text().replace("placeholder_tts:", "placeholder_ttz:"))
+    edit(prompts_copy / "en.yaml", "placeholder_tts:", "placeholder_ttz:")
     _, out = timed_check(prompts_copy)
     assert "unknown setting 'placeholder_ttz'; did you mean 'placeholder_tts'?" in out
 
@@ -126,9 +87,6 @@ BOMB = "\n".join(
 def test_hostile_yaml_is_refused_in_under_a_second(prompts_copy, text, said):
     (prompts_copy / "menu.yaml").write_text(text)
     started = time.monotonic()
-    from ivr.errors import ConfigError
-    from ivr.menu.load import load_line
-
     with pytest.raises(ConfigError) as caught:
         load_line(prompts_copy)
     assert time.monotonic() - started < 1
@@ -166,16 +124,15 @@ def test_only_what_the_line_wrote_reaches_the_log(run_server):
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
-        status, _ = signed(f"{server.url}/voice", {"CallSid": "CA1\nforged"})
-        assert status == 200
+        assert signed_post(f"{server.url}/voice", {"CallSid": "CA1\nforged"}).status == 200
         # (gunicorn itself refuses control characters in a header: printable text here)
         settings_header = "algorithm=" + "A" * 4000 + " INFO ivr: all is well"
-        status, _ = signed(
+        refused = signed_post(
             f"{server.url}/voice",
             {"CallSid": "CA" + "1" * 32},
             **{"X-Twilio-Webhooks-Signature-Settings": settings_header},
         )
-        assert status == 403
+        assert refused.status == 403
         time.sleep(0.2)
         log = server.log()
     assert "FORGED" not in log and "\x1b" not in log and "AAAAAAAA" not in log
@@ -248,7 +205,7 @@ def test_10000_distinct_signed_requests_grow_a_worker_by_under_10_mb(run_server)
             host = f"line-{n}.{'x' * 60}.{'y' * 60}.{'z' * 60}.example.org"
             query = f"n=police&p={n % 7}&m={n % 3}&junk={n}"
             params = {"CallSid": f"CA{n:032x}", "From": NUMBERS[n % 3], "Digits": str(n % 10)}
-            return signed(f"{server.url}/key?{query}", params, host=host)[0]
+            return signed_post(f"{server.url}/key?{query}", params, Host=host).status
 
         def relayed(n: int) -> int:
             body = json.dumps(
@@ -299,9 +256,12 @@ def test_a_chunked_body_over_the_cap_gets_413(server):
             b"POST /voice HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
             b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
         )
-        for _ in range(10):
-            sock.sendall(b"fa0\r\n" + b"x" * 4000 + b"\r\n")
-        sock.sendall(b"0\r\n\r\n")
+        try:
+            for _ in range(10):
+                sock.sendall(b"fa0\r\n" + b"x" * 4000 + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and hang up before the rest is sent
         assert sock.recv(100).startswith(b"HTTP/1.1 413")
 
 
@@ -309,7 +269,7 @@ def test_a_small_chunked_body_is_read_and_checked(server):
     parts = urllib.parse.urlsplit(server.url)
     params = {"CallSid": "CA" + "4" * 32, "From": NUMBERS[0]}
     body = urllib.parse.urlencode(params).encode()
-    signature = RequestValidator(TOKEN).compute_signature(f"{server.url}/voice", params)
+    signature = sign(f"{server.url}/voice", params)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(
             f"POST /voice HTTP/1.1\r\nHost: {parts.netloc}\r\nTransfer-Encoding: chunked\r\n"
@@ -336,7 +296,7 @@ def test_a_get_webhook_answers_the_caller_and_warns_to_switch_to_post(run_server
     with run_server() as server:
         params = {"CallSid": "CA" + "6" * 32, "From": NUMBERS[1], "To": "+18005550100"}
         url = f"{server.url}/voice?{urllib.parse.urlencode(params)}"
-        signature = RequestValidator(TOKEN).compute_signature(url, {})
+        signature = sign(url, {})  # a GET is signed over its URL alone
         request = urllib.request.Request(url, headers={"X-Twilio-Signature": signature})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200 and b"<Gather" in response.read()
@@ -361,10 +321,7 @@ def test_each_server_has_no_control_socket(run_server, tmp_path):
 
 
 def test_100_slow_clients_do_not_keep_the_line_from_answering(run_server):
-    from bench.common import TOKEN as BENCH_TOKEN
-    from bench.slow_clients import scenario
-
-    with run_server({"TWILIO_AUTH_TOKEN": BENCH_TOKEN}) as server:
+    with run_server() as server:
         seen, probes = scenario(server.url, clients=100, seconds=10)
     assert seen.opened >= 100
     assert probes.sent >= 30 and probes.answered == probes.sent, "every probe answered 200"

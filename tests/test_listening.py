@@ -7,16 +7,14 @@ shown to catch what it is for, on recordings that really have the faults.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.audio_files import write_audio_dir
-from tests.conftest import ROOT
+from tests.helpers import ROOT, ivr
 
 pytest.importorskip("pocketsphinx", reason="the recognizer comes with the dev extra")
 
@@ -30,12 +28,8 @@ OLD_GREETING = (
 
 
 def ivr_listen(audio: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ivr"), "listen", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "AUDIO_DIR": str(audio), "PROMPTS_DIR": str(ROOT / "prompts")},
+    return ivr(
+        "listen", *args, timeout=300, AUDIO_DIR=str(audio), PROMPTS_DIR=str(ROOT / "prompts")
     )
 
 

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+from tests.helpers import TOKEN, start_server, stop_server
+
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z (INFO|WARNING) ivr: .+$")
 
 
@@ -41,8 +43,6 @@ def test_every_line_is_written_and_the_level_is_honoured():
 
 
 def test_the_server_logs_cleanly_from_start_to_shutdown(tmp_path):
-    from tests.conftest import TOKEN, start_server, stop_server
-
     server = start_server(tmp_path / "log", {"TWILIO_AUTH_TOKEN": TOKEN})
     server.call().start().press("1")
     stop_server(server)

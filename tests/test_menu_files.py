@@ -8,7 +8,7 @@ import pytest
 
 from ivr.errors import ConfigError
 from ivr.menu.load import load_line
-from tests.conftest import ROOT, failed_start
+from tests.helpers import ROOT, edit, failed_start
 
 
 def _line_of(path: Path, text: str) -> int:
@@ -16,14 +16,6 @@ def _line_of(path: Path, text: str) -> int:
         if text in line:
             return number
     raise AssertionError(f"{text!r} not in {path}")
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    """Replace `old` once and return the line where the change stands."""
-    content = path.read_text()
-    assert content.count(old) == 1, old
-    path.write_text(content.replace(old, new))
-    return content[: content.index(old)].count("\n") + 1
 
 
 def _error(prompts: Path) -> ConfigError:
@@ -39,7 +31,7 @@ def test_the_shipped_menu_loads():
 
 def test_broken_yaml_syntax_names_the_line(prompts_copy):
     menu = prompts_copy / "menu.yaml"
-    line = _edit(menu, '      "2": what_you_can_do', '      "2": [what_you_can_do')
+    line = edit(menu, '      "2": what_you_can_do', '      "2": [what_you_can_do')
     error = _error(prompts_copy)
     assert error.path == menu
     assert error.line in (line, line + 1)
@@ -47,21 +39,21 @@ def test_broken_yaml_syntax_names_the_line(prompts_copy):
 
 
 def test_an_unquoted_star_key_is_explained(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", '      "*": repeat', "      *: repeat")
+    line = edit(prompts_copy / "menu.yaml", '      "*": repeat', "      *: repeat")
     error = _error(prompts_copy)
     assert error.line == line
     assert 'keys "*" and "#" must be written in quotes' in str(error)
 
 
 def test_an_unquoted_hash_key_is_not_silently_lost(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", '      "*": repeat', "      #: repeat")
+    line = edit(prompts_copy / "menu.yaml", '      "*": repeat', "      #: repeat")
     error = _error(prompts_copy)
     assert error.line == line
     assert '"#"' in str(error)
 
 
 def test_a_key_given_twice_in_a_menu(prompts_copy):
-    line = _edit(
+    line = edit(
         prompts_copy / "menu.yaml", '      "3": reach_advocate', '      "2": reach_advocate'
     )
     error = _error(prompts_copy)
@@ -70,26 +62,26 @@ def test_a_key_given_twice_in_a_menu(prompts_copy):
 
 
 def test_a_key_that_goes_nowhere(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"3": reach_advocates')
+    line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"3": reach_advocates')
     error = _error(prompts_copy)
     assert (error.path.name, error.line) == ("menu.yaml", line)
     assert "'reach_advocates', which is no menu or section" in str(error)
 
 
 def test_a_menu_may_not_take_the_hotline_key(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"0": reach_advocate')
+    line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"0": reach_advocate')
     error = _error(prompts_copy)
     assert error.line == line
     assert "always reaches the hotline" in str(error)
 
 
 def test_not_a_phone_key(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"A": reach_advocate')
+    line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"A": reach_advocate')
     assert _error(prompts_copy).line == line
 
 
 def test_a_missing_prompt_is_named_with_where_it_is_used(prompts_copy):
-    _edit(prompts_copy / "menu.yaml", "      - police.arrest", "      - police.arrests")
+    edit(prompts_copy / "menu.yaml", "      - police.arrest", "      - police.arrests")
     error = _error(prompts_copy)
     assert error.path.name == "en.yaml"
     assert "'police.arrests' is missing" in str(error)
@@ -98,7 +90,7 @@ def test_a_missing_prompt_is_named_with_where_it_is_used(prompts_copy):
 
 def test_a_passage_that_is_not_in_the_document(prompts_copy):
     en = prompts_copy / "en.yaml"
-    line = _edit(en, 'passage: "Arrest your abusive partner"', 'passage: "Arrest the partner"')
+    line = edit(en, 'passage: "Arrest your abusive partner"', 'passage: "Arrest the partner"')
     error = _error(prompts_copy)
     assert (error.path, error.line) == (en, line)
     assert "is not the start of any sentence or bullet" in str(error)
@@ -106,28 +98,28 @@ def test_a_passage_that_is_not_in_the_document(prompts_copy):
 
 def test_a_rewording_without_its_fingerprint_says_what_to_write(prompts_copy):
     en = prompts_copy / "en.yaml"
-    _edit(en, "    written_for: 7e16a5751fda\n", "")
+    edit(en, "    written_for: 7e16a5751fda\n", "")
     error = _error(prompts_copy)
     assert error.line == _line_of(en, "reach.text:")
     assert "add written_for: '7e16a5751fda'" in str(error)
 
 
 def test_a_number_out_of_range(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", "  tries: 3 ", "  tries: 0 ")
+    line = edit(prompts_copy / "menu.yaml", "  tries: 3 ", "  tries: 0 ")
     error = _error(prompts_copy)
     assert error.line == line
     assert "from 1 to 10" in str(error)
 
 
 def test_a_setting_of_the_wrong_type(prompts_copy):
-    line = _edit(prompts_copy / "menu.yaml", "  menu: 7 ", "  menu: soon ")
+    line = edit(prompts_copy / "menu.yaml", "  menu: 7 ", "  menu: soon ")
     error = _error(prompts_copy)
     assert error.line == line
     assert "should be a whole number" in str(error)
 
 
 def test_a_broken_menu_does_not_start_the_server(prompts_copy, tmp_path):
-    line = _edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"3": nowhere')
+    line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"3": nowhere')
     code, log = failed_start(tmp_path / "log", {"PROMPTS_DIR": str(prompts_copy)})
     assert code != 0
     assert f"menu.yaml:{line}: key 3 goes to 'nowhere'" in log

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # A pin and the indented lines under it (its hashes, and what needs it).
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)(.*\n(?:[ \t].*\n)*)", re.MULTILINE)

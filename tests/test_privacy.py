@@ -6,13 +6,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from twilio.request_validator import RequestValidator
 
-from ivr.menu.load import load_line
+from ivr.menu.model import PhoneLine
 from ivr.tools.simulated_call import DIAL_OUTCOMES, http_post
-from tests.conftest import ROOT, TOKEN
+from tests.helpers import ROOT, Server, signed_post
 
-LINE = load_line(ROOT / "prompts")
 NUMBERS = ["+14155550171", "+442071838750", "+5215512345678", "+18665550172"]
 
 
@@ -35,8 +33,8 @@ def _repo_state() -> str:
     ).stdout
 
 
-def _walk_every_path(server, number: str) -> None:
-    for section_key in LINE.menus["main"].keys:
+def _walk_every_path(server: Server, line: PhoneLine, number: str) -> None:
+    for section_key in line.menus["main"].keys:
         call = server.call(caller=number).start().press(section_key)
         for key in ["1", "3", "2", "7", "", "*"]:
             call.press(key)
@@ -50,17 +48,15 @@ def _walk_every_path(server, number: str) -> None:
     fallback.voice_url = f"{server.url}/fallback"
     fallback.start()
     params = {"CallSid": "CA" + "7" * 32, "CallStatus": "completed", "From": number, "To": "+1"}
-    url = f"{server.url}/status"
-    signature = RequestValidator(TOKEN).compute_signature(url, params)
-    assert http_post(url, params, {"X-Twilio-Signature": signature}).status == 204
+    assert signed_post(f"{server.url}/status", params).status == 204
     # Refused requests are logged too: still without the number.
     assert http_post(f"{server.url}/voice", {"From": number}, {}).status == 403
 
 
-def test_callers_numbers_appear_nowhere_in_the_logs(watched):
+def test_callers_numbers_appear_nowhere_in_the_logs(watched, line):
     server, _, _ = watched
     for number in NUMBERS:
-        _walk_every_path(server, number)
+        _walk_every_path(server, line, number)
     log = server.log()
     assert log.count(" ivr: call=") > 100, "the walk went through the logged webhooks"
     assert "webhook /key failed" in log and "Fallback URL" in log and "status completed" in log
@@ -70,34 +66,33 @@ def test_callers_numbers_appear_nowhere_in_the_logs(watched):
         assert number[-10:] not in log
 
 
-def test_nothing_about_a_call_is_written_to_disk(watched):
+def test_nothing_about_a_call_is_written_to_disk(watched, line):
     server, scratch, before = watched
-    _walk_every_path(server, NUMBERS[0])
+    _walk_every_path(server, line, NUMBERS[0])
     assert list(scratch.iterdir()) == [], "the server wrote temporary files"
     assert _repo_state() == before, "the server changed files in the project"
 
 
-def _every_answer(server) -> list[str]:
+def _every_answer(server: Server, line: PhoneLine) -> list[str]:
     """The TwiML of every position of the menu, for every key and for silence."""
     answers = []
     for state in ["n=main&p=0&m=0"] + [
-        f"n={sid}&p={p}&m=0" for sid, s in LINE.sections.items() for p in range(len(s.points))
+        f"n={sid}&p={p}&m=0" for sid, s in line.sections.items() for p in range(len(s.points))
     ]:
         for digits in [*"0123456789*#", ""]:
             url = f"{server.url}/key?{state}"
             params = {"CallSid": "CA1", "From": NUMBERS[0], "To": "+18005550100"}
             if digits:
                 params["Digits"] = digits
-            signature = RequestValidator(TOKEN).compute_signature(url, params)
-            reply = http_post(url, params, {"X-Twilio-Signature": signature})
+            reply = signed_post(url, params)
             assert reply.status == 200
             answers.append(reply.body)
     return answers
 
 
-def test_no_call_is_recorded_no_sms_is_sent_and_the_number_is_not_passed_on(server):
-    answers = _every_answer(server)
-    assert len(answers) == 13 * (1 + sum(len(s.points) for s in LINE.sections.values()))
+def test_no_call_is_recorded_no_sms_is_sent_and_the_number_is_not_passed_on(server, line):
+    answers = _every_answer(server, line)
+    assert len(answers) == 13 * (1 + sum(len(s.points) for s in line.sections.values()))
     for body in answers:
         root = ET.fromstring(body)
         tags = {element.tag for element in root.iter()}

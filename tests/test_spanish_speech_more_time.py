@@ -8,24 +8,22 @@ import pytest
 
 from ivr.call.speech_match import SpeechKeys
 from ivr.call.state import CallState
+from ivr.errors import ConfigError
 from ivr.menu.load import load_line
+from ivr.menu.model import PhoneLine
 from ivr.menu.words import words_of
-from tests.conftest import ROOT
-
-LINE = load_line(ROOT / "prompts")
-EN = LINE.languages["en"].prompts
-ES = LINE.languages["es"].prompts
+from tests.helpers import ROOT, edit
 
 
 def spoken(call, *kinds: str) -> list:
     return [e for e in call.transcript if e.kind in (kinds or ("say", "play"))]
 
 
-def test_the_greeting_offers_spanish_in_spanish_on_one_key(server):
+def test_the_greeting_offers_spanish_in_spanish_on_one_key(server, en):
     call = server.call().start()
     danger, offer, greeting, menu = spoken(call)
-    assert danger.text == EN["danger"].text and greeting.text == EN["greeting"].text
-    assert menu.text == EN["main_menu"].text
+    assert danger.text == en["danger"].text and greeting.text == en["greeting"].text
+    assert menu.text == en["main_menu"].text
     assert (offer.kind, offer.text, offer.language) == (
         "say",
         "Si estás en peligro, cuelga y llama al nueve uno uno. Para español, oprime 9.",
@@ -34,32 +32,32 @@ def test_the_greeting_offers_spanish_in_spanish_on_one_key(server):
     assert call.waiting_on.get("language") == "en-US"
 
 
-def test_a_whole_call_in_spanish(server):
+def test_a_whole_call_in_spanish(server, es, line):
     call = server.call().start()
     call.transcript.clear()
     call.press("9")
     first, menu = spoken(call)
     # The 911 advice was in the offer the caller just heard: who the line is, then the menu.
-    assert first.text == ES["greeting"].text and "No es la policía" in first.text
-    assert menu.text == ES["main_menu"].text
+    assert first.text == es["greeting"].text and "No es la policía" in first.text
+    assert menu.text == es["main_menu"].text
     assert all(e.language == "es-US" for e in spoken(call, "say"))
     assert call.waiting_on.get("language") == "es-US"
 
     # Every section, point by point, in Spanish.
     for key, section_id in [("1", "police"), ("2", "what_you_can_do"), ("3", "reach_advocate")]:
-        points = [ES[p].text for p in LINE.sections[section_id].points]
+        points = [es[p].text for p in line.sections[section_id].points]
         call.transcript.clear()
         call.press(key)
         heard = []
-        while spoken(call)[-1].text != ES["end_of_section"].text:
-            heard += [e.text for e in spoken(call) if e.text != ES["section_keys"].text]
+        while spoken(call)[-1].text != es["end_of_section"].text:
+            heard += [e.text for e in spoken(call) if e.text != es["section_keys"].text]
             call.transcript.clear()
             call.press("1")
         heard += [e.text for e in spoken(call)[:-1]]
         assert heard == points
         call.press("*")
-    assert "Detener el abuso el tiempo suficiente" in ES["police.stop_abuse"].text
-    assert ES["you.call"].text.startswith("Cuando llames al nueve uno uno")
+    assert "Detener el abuso el tiempo suficiente" in es["police.stop_abuse"].text
+    assert es["you.call"].text.startswith("Cuando llames al nueve uno uno")
 
     call.transcript.clear()
     call.press("7")
@@ -71,27 +69,27 @@ def test_a_whole_call_in_spanish(server):
     call.transcript.clear()
     call.dial_outcome("busy")
     failed = ["transfer_failed", "danger", "other_ways", "try_again"]
-    assert [e.text for e in spoken(call)] == [ES[p].text for p in failed]
+    assert [e.text for e in spoken(call)] == [es[p].text for p in failed]
     call.press("")
-    assert spoken(call)[-1].text == ES["main_menu"].text
+    assert spoken(call)[-1].text == es["main_menu"].text
     call.press("").press("").press("").dial_outcome("no-answer").press("")
-    assert spoken(call)[-1].text == ES["goodbye"].text and call.ended
+    assert spoken(call)[-1].text == es["goodbye"].text and call.ended
 
 
-def test_a_call_by_speech_alone(server):
+def test_a_call_by_speech_alone(server, en, line):
     call = server.call().start()
     assert call.waiting_on.get("input") == "dtmf speech"
     assert "what can the police do" in call.waiting_on.get("hints")
-    police = [EN[p].text for p in LINE.sections["police"].points]
+    police = [en[p].text for p in line.sections["police"].points]
     steps = [
         ("Police, please.", police[0]),
         ("Next", police[1]),  # "Police may:", straight into its first item
         ("um, next one", police[3]),
         ("GO BACK!", police[1]),  # back to the introduction and its first item, as one
         ("repeat", police[1]),
-        ("main menu", EN["main_menu"].text),
-        ("What can I do?", EN["you.intro"].text),
-        ("start over", EN["main_menu"].text),
+        ("main menu", en["main_menu"].text),
+        ("What can I do?", en["you.intro"].text),
+        ("start over", en["main_menu"].text),
     ]
     for words, heard in steps:
         call.transcript.clear()
@@ -101,38 +99,38 @@ def test_a_call_by_speech_alone(server):
     call.say("police help")  # two options at once: the line never guesses, it asks
     assert [e.text for e in spoken(call)] == [
         "Did you mean what the police can do, or to talk with an advocate? Press 1 or 0.",
-        EN["main_menu"].text,
+        en["main_menu"].text,
     ]
     call.transcript.clear()
     call.say("bananas")
-    assert spoken(call)[0].text == EN["not_understood"].text
+    assert spoken(call)[0].text == en["not_understood"].text
     call.transcript.clear()
     call.say("I need an advocate")
     assert call.waiting_for == "dial"
 
 
-def test_spanish_by_speech(server):
+def test_spanish_by_speech(server, es):
     call = server.call().start()
     call.transcript.clear()
     call.say("Español")
-    assert spoken(call)[0].text == ES["greeting"].text
+    assert spoken(call)[0].text == es["greeting"].text
     call.transcript.clear()
     call.say("¿Qué puede hacer la policía?")
-    assert spoken(call)[0].text == ES["police.why"].text
+    assert spoken(call)[0].text == es["police.why"].text
     call.transcript.clear()
     call.say("siguiente")
-    assert spoken(call)[0].text == ES["police.intro"].text
+    assert spoken(call)[0].text == es["police.intro"].text
     call.transcript.clear()
     call.say("next")  # English words do not count in a Spanish call: the point again
-    assert spoken(call)[0].text == ES["police.intro"].text
+    assert spoken(call)[0].text == es["police.intro"].text
 
 
-def test_a_silent_caller_with_more_time(server):
+def test_a_silent_caller_with_more_time(server, en):
     call = server.call().start()
     assert call.waiting_on.get("timeout") == "7"
     call.transcript.clear()
     call.press("#")
-    assert spoken(call)[0].text == EN["more_time_on"].text
+    assert spoken(call)[0].text == en["more_time_on"].text
     assert call.waiting_on.get("timeout") == "14", "the menu's wait doubled"
     call.press("1")
     assert call.waiting_on.get("timeout") == "6", "a point's wait doubled too"
@@ -145,13 +143,13 @@ def test_a_silent_caller_with_more_time(server):
     assert call.ended
 
 
-def test_more_time_and_language_travel_in_the_url(server):
+def test_more_time_and_language_travel_in_the_url(server, es):
     call = server.call().start().press("9").press("#")
     call.transcript.clear()
     call.press("2")
     action = urllib.parse.parse_qs(urllib.parse.urlsplit(call.waiting_on.get("action")).query)
     assert action["l"] == ["es"] and "t" in action["f"][0]
-    assert spoken(call)[0].text == ES["you.intro"].text
+    assert spoken(call)[0].text == es["you.intro"].text
     assert call.waiting_on.get("timeout") == "6"
 
 
@@ -179,12 +177,14 @@ def test_every_gather_listens_for_speech_in_the_calls_language(server):
 # --- matching, without a server ------------------------------------------------------------
 
 
-KEYS = SpeechKeys(LINE)
+@pytest.fixture(scope="module")
+def keys(line: PhoneLine) -> SpeechKeys:
+    return SpeechKeys(line)
 
 
-def heard(state: CallState, words: str) -> object:
+def heard(keys: SpeechKeys, state: CallState, words: str) -> object:
     """The key the words stand for, "noise", or the options they fit."""
-    result = KEYS.hear(state, words)
+    result = keys.hear(state, words)
     if result.key is not None:
         return result.key
     return "noise" if result.noise else tuple(option for option, _ in result.options)
@@ -206,8 +206,8 @@ def heard(state: CallState, words: str) -> object:
         ("purple", "noise"),
     ],
 )
-def test_what_words_choose_in_the_main_menu(words, key):
-    assert heard(CallState("main"), words) == key
+def test_what_words_choose_in_the_main_menu(keys, words, key):
+    assert heard(keys, CallState("main"), words) == key
 
 
 @pytest.mark.parametrize(
@@ -222,30 +222,26 @@ def test_what_words_choose_in_the_main_menu(words, key):
         ("siguiente o atrás", ("next", "previous")),
     ],
 )
-def test_what_words_choose_in_a_spanish_section(words, key):
-    assert heard(CallState("police", 2, lang="es"), words) == key
+def test_what_words_choose_in_a_spanish_section(keys, words, key):
+    assert heard(keys, CallState("police", 2, lang="es"), words) == key
 
 
-def test_words_forgive_case_accents_punctuation_and_fillers():
-    fillers = LINE.languages["en"].fillers
+def test_words_forgive_case_accents_punctuation_and_fillers(line):
+    fillers = line.languages["en"].fillers
     assert words_of("Um, NEXT... please!", fillers) == ("next",)
     assert words_of("¿Qué puede hacer la Policía?") == ("que", "puede", "hacer", "la", "policia")
 
 
 def test_the_language_files_share_one_structure(prompts_copy):
-    from ivr.errors import ConfigError
-
-    menu = prompts_copy / "menu.yaml"
-    menu.write_text(
-        menu.read_text().replace(
-            "      - police.arrest\n", "      - police.arrest\n      - police.new\n"
-        )
+    edit(
+        prompts_copy / "menu.yaml",
+        "      - police.arrest\n",
+        "      - police.arrest\n      - police.new\n",
     )
-    en = prompts_copy / "en.yaml"
-    en.write_text(
-        en.read_text().replace(
-            "  police.arrest:\n", "  police.new: A new point.\n  police.arrest:\n"
-        )
+    edit(
+        prompts_copy / "en.yaml",
+        "  police.arrest:\n",
+        "  police.new: A new point.\n  police.arrest:\n",
     )
     with pytest.raises(ConfigError) as caught:
         load_line(prompts_copy)
@@ -254,10 +250,7 @@ def test_the_language_files_share_one_structure(prompts_copy):
 
 
 def test_an_option_without_words_is_reported(prompts_copy):
-    from ivr.errors import ConfigError
-
-    es = prompts_copy / "es.yaml"
-    es.write_text(es.read_text().replace("  more_time: [más tiempo, más despacio]\n", ""))
+    edit(prompts_copy / "es.yaml", "  more_time: [más tiempo, más despacio]\n", "")
     with pytest.raises(ConfigError) as caught:
         load_line(prompts_copy)
     assert "say which words choose 'more_time'" in str(caught.value)

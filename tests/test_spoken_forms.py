@@ -6,11 +6,8 @@ import re
 
 import pytest
 
-from ivr.menu.load import load_line
 from ivr.menu.spoken_forms import SpokenForms, join_passages
-from tests.conftest import ROOT
 
-LINE = load_line(ROOT / "prompts")
 WRITTEN_FORMS = [
     r"(?<!-)\b911\b",  # 9-1-1 is said digit by digit
     r"1-866-331-9474|18663319474",
@@ -23,15 +20,13 @@ WRITTEN_FORMS = [
 ]
 
 
-@pytest.mark.parametrize("prompt_id", sorted(LINE.languages["en"].prompts))
-def test_no_prompt_uses_a_written_form(prompt_id):
-    text = LINE.languages["en"].prompts[prompt_id].text
+def test_no_prompt_uses_a_written_form(en, en_prompt_id):
+    text = en[en_prompt_id].text
     for pattern in WRITTEN_FORMS:
-        assert not re.search(pattern, text), f"{prompt_id}: {pattern!r} in {text!r}"
+        assert not re.search(pattern, text), f"{en_prompt_id}: {pattern!r} in {text!r}"
 
 
-def test_the_spoken_forms_the_line_needs():
-    en = LINE.languages["en"].prompts
+def test_the_spoken_forms_the_line_needs(en):
     hotline = "one. eight, six, six. three, three, one. nine, four, seven, four"
     assert en["reach.call"].text == f"Call {hotline}. Again: {hotline}"
     assert en["reach.chat"].text == "Chat at love is respect dot org"
@@ -44,8 +39,8 @@ def test_the_spoken_forms_the_line_needs():
 
 
 @pytest.mark.parametrize(("code", "again"), [("en", "Again: "), ("es", "Otra vez: ")])
-def test_numbers_are_words_said_twice_and_the_keyword_is_spelled_once(code, again):
-    language = LINE.languages[code]
+def test_numbers_are_words_said_twice_and_the_keyword_is_spelled_once(code, again, line):
+    language = line.languages[code]
     forms = language.spoken_forms
     assert not re.search(r"\d", forms["911"].said), "911 is said in words"
     for number in ("1-866-331-9474", "22522"):

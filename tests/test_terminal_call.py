@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
-from tests.conftest import TOKEN
-
-IVR = str(Path(sys.executable).parent / "ivr")
+from tests.helpers import TOKEN, ivr
 
 
-def ivr_call(*args: str, stdin: str = "", env: dict[str, str] | None = None):
-    return subprocess.run(
-        [IVR, "call", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "TWILIO_AUTH_TOKEN": "", **(env or {})},
-    )
+def ivr_call(*args: str, stdin: str = "", token: str = "") -> subprocess.CompletedProcess[str]:
+    """`ivr call`, unsigned unless given a token."""
+    return ivr("call", *args, stdin=stdin, TWILIO_AUTH_TOKEN=token)
 
 
 def test_a_scripted_call_prints_the_whole_transcript():
@@ -58,7 +47,7 @@ def test_keys_typed_at_the_terminal():
 
 
 def test_a_call_to_a_running_server_is_signed(server):
-    result = ivr_call(server.url, "--keys", "3,0,answered", env={"TWILIO_AUTH_TOKEN": TOKEN})
+    result = ivr_call(server.url, "--keys", "3,0,answered", token=TOKEN)
     assert result.returncode == 0, result.stdout
     assert "Peer advocates are available" in result.stdout
     assert "Thank you for calling" in result.stdout

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.menu.load import load_line
 from ivr.tools.timeline import SAY_WORDS_PER_SECOND, first, timeline
-from tests.conftest import ROOT
 
-LINE = load_line(ROOT / "prompts")
-EN = LINE.languages["en"].prompts
-ES = LINE.languages["es"].prompts
 # Before this line had a Spanish 911 advice, a Spanish speaker heard 13.2 s of English first.
 ENGLISH_BEFORE_SPANISH = 13.2
 
@@ -19,11 +14,11 @@ def spoken(call):
     return [t for t in timeline(call.transcript) if t.event.kind in ("say", "play")]
 
 
-def test_a_spanish_speaker_hears_the_911_advice_and_the_key_within_10_seconds(server):
+def test_a_spanish_speaker_hears_the_911_advice_and_the_key_within_10_seconds(server, en, es):
     danger, offer, greeting, menu = spoken(server.call().start())
-    assert danger.event.text == EN["danger"].text and danger.end < 4
-    assert menu.event.text == EN["main_menu"].text
-    assert offer.event.language == "es-US" and offer.event.text == ES["language_offer"].text
+    assert danger.event.text == en["danger"].text and danger.end < 4
+    assert menu.event.text == en["main_menu"].text
+    assert offer.event.language == "es-US" and offer.event.text == es["language_offer"].text
     assert offer.event.text.startswith("Si estás en peligro, cuelga y llama al nueve uno uno.")
     assert offer.event.text.endswith("Para español, oprime 9.")
     assert offer.end <= 10, f"the Spanish offer ends at {offer.end:.1f} s"
@@ -32,13 +27,13 @@ def test_a_spanish_speaker_hears_the_911_advice_and_the_key_within_10_seconds(se
     assert first(spoken(server.call().start()), "press 0") < greeting.end
 
 
-def test_the_line_says_it_is_a_recording_and_not_the_police_before_anything_else(server):
+def test_the_line_says_it_is_a_recording_and_not_the_police_before_anything_else(server, es):
     _, _, greeting, _ = spoken(server.call().start())
     assert greeting.event.text.startswith(
         "This is a recorded safety guide from love is respect. It is not the police, "
         "and it calls no one."
     )
-    assert "No es la policía y no llama a nadie." in ES["greeting"].text
+    assert "No es la policía y no llama a nadie." in es["greeting"].text
 
 
 def test_say_is_timed_at_the_stated_pace(server):
@@ -47,21 +42,21 @@ def test_say_is_timed_at_the_stated_pace(server):
     assert offer.end - offer.start == pytest.approx(words / SAY_WORDS_PER_SECOND)
 
 
-def test_the_privacy_tip_ends_the_reach_section_and_is_not_said_again(server):
+def test_the_privacy_tip_ends_the_reach_section_and_is_not_said_again(server, en):
     call = server.call().start().press("3")
-    while EN["privacy"].text not in call.heard():
+    while en["privacy"].text not in call.heard():
         call.press("1")
-    assert call.heard().endswith(f"{EN['privacy'].text} {EN['end_of_section'].text}")
-    assert "recent calls" in EN["privacy"].text and "no record" in EN["privacy"].text
+    assert call.heard().endswith(f"{en['privacy'].text} {en['end_of_section'].text}")
+    assert "recent calls" in en["privacy"].text and "no record" in en["privacy"].text
     call.press("*").press("0")
     call.transcript.clear()
     call.dial_outcome("completed")
-    assert call.heard() == EN["transfer_completed"].text, "heard once in the call is enough"
+    assert call.heard() == en["transfer_completed"].text, "heard once in the call is enough"
 
 
-def test_a_caller_who_never_heard_the_privacy_tip_hears_it_before_goodbye(server):
+def test_a_caller_who_never_heard_the_privacy_tip_hears_it_before_goodbye(server, en):
     call = server.call().start().press("0")
     call.transcript.clear()
     call.dial_outcome("completed")
-    assert call.heard().startswith(EN["privacy"].text)
-    assert call.heard().count(EN["privacy"].text) == 1
+    assert call.heard().startswith(en["privacy"].text)
+    assert call.heard().count(en["privacy"].text) == 1
