@@ -232,6 +232,67 @@ def delete_call_logs(older_than: int, numbers: tuple[str, ...]) -> None:
     sys.exit(1 if swept.failed else 0)
 
 
+@main.command()
+@click.option("--port", default=5001, show_default=True, help="Port to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Only this computer can reach the default; any other address "
+    "lets others on the network change the recordings.",
+)
+def studio(port: int, host: str) -> None:
+    """Record the prompts in your own voice, in the browser, at http://127.0.0.1:5001/studio.
+
+    Needs the audio tools: pip install -e '.[audio]'.
+    """
+    try:
+        from ivr.tools.studio.app import create_studio_app
+    except ModuleNotFoundError as error:
+        _fail(
+            RuntimeError(
+                f"{error.name} is missing; the studio needs the audio tools: "
+                "pip install -e '.[audio]'"
+            )
+        )
+    from ivr.menu.load import load_line
+
+    try:
+        settings = Settings.from_env()
+        load_line(settings.prompts_dir)  # a broken menu is reported here, not on the page
+    except (ConfigError, SettingsError) as error:
+        _fail(error)
+    if not _is_loopback(host):
+        click.echo(
+            f"warning: the studio listens on {host}, not only on this computer: anyone who can "
+            f"reach {host}:{port} can replace the line's recordings. Browsers also allow the "
+            "microphone only at 127.0.0.1 or over https.",
+            err=True,
+        )
+    from werkzeug.serving import make_server
+
+    app = create_studio_app(settings.prompts_dir, settings.audio_dir, host)
+    # Says itself why it cannot listen (an address in use, or not this computer's), and exits.
+    server = make_server(host, port, app, threaded=True)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"The studio is at http://{shown_host}:{port}/studio (Ctrl+C to stop).")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("The studio has stopped.")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @main.group()
 def audio() -> None:
     """Recordings: build telephone-ready audio for every prompt."""

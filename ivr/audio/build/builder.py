@@ -16,15 +16,15 @@ from pathlib import Path
 
 import click
 
+from ivr.audio.build.engines import Engine, engine_for
+from ivr.audio.build.ffmpeg import FfmpegError
+from ivr.audio.build.process import PROCESSING, ProcessingError, Telephone, telephone_wav
+from ivr.audio.build.sources import find_sources, read_bytes, read_source
+from ivr.audio.manifest import Entry, Manifest, read_manifest, write_atomically, write_manifest
+from ivr.errors import ConfigError, shown
 from ivr.menu.document import fingerprint
 from ivr.menu.load import load_line
 from ivr.menu.model import Language, Prompt
-from ivr.errors import ConfigError, shown
-from ivr.audio.build.engines import Engine, engine_for
-from ivr.audio.build.ffmpeg import FfmpegError
-from ivr.audio.manifest import Entry, Manifest, read_manifest, write_atomically, write_manifest
-from ivr.audio.build.process import PROCESSING, ProcessingError, Telephone, telephone_wav
-from ivr.audio.build.sources import find_sources, read_bytes, read_source
 
 SOURCES = "sources"
 

@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.tools.check import Problem
-from ivr.errors import shown
 from ivr.audio.build import ffmpeg
 from ivr.audio.build.wav import read_header
+from ivr.errors import shown
+from ivr.tools.check import Problem
 
 # Names a voice reads aloud for symbols it finds in a text.
 SYMBOLS = (
@@ -38,7 +38,18 @@ SYMBOLS = (
     "asterisk",
     "tilde",
 )
-DIGIT_WORDS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+DIGIT_WORDS: tuple[str, ...] = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+)
 _DIGIT_OF = {word: str(value) for value, word in enumerate(DIGIT_WORDS)} | {"oh": "0"}
 _TEENS: tuple[str, ...] = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen")
 _TEENS += ("seventeen", "eighteen", "nineteen")
@@ -285,8 +296,8 @@ class Listened:
 def listen_all(prompts_dir: Path, audio_dir: Path) -> tuple[list[Listened], list[str]]:
     """Every recording in the manifest, heard against the words it was made from, in the
     languages the recognizer knows; and what was not listened to, with why."""
-    from ivr.menu.load import load_line
     from ivr.audio.manifest import read_manifest
+    from ivr.menu.load import load_line
 
     line = load_line(prompts_dir)
     listener = Listener()

@@ -56,7 +56,16 @@ def measure(wav: Path | bytes) -> Measurement:
 
 def measure_raw(pcm: bytes, sample_rate: int, sample_width: int = 2) -> Measurement:
     """Measure mono little-endian PCM samples (as pydub holds them)."""
-    args = ["-f", ffmpeg.RAW_FORMATS[sample_width], "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+    args = [
+        "-f",
+        ffmpeg.RAW_FORMATS[sample_width],
+        "-ar",
+        str(sample_rate),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+    ]
     return _analyze(args, pcm, sample_rate, 1)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from pydub.silence import detect_leading_silence
 
 from ivr.audio.build import ffmpeg
-from ivr.audio.manifest import SAMPLE_RATE, TARGET_LUFS
 from ivr.audio.build.ffmpeg import AudioSegment
 from ivr.audio.build.loudness import SILENT_LUFS, Measurement, measure, measure_raw
+from ivr.audio.manifest import SAMPLE_RATE, TARGET_LUFS
 
 TRIM_BELOW_PEAK_DB = 45.0  # quieter than this under the clip's peak counts as silence...
 TRIM_FLOOR_DBFS = -60.0  # ...but never below this, or a quiet recording's hiss would count

@@ -6,12 +6,14 @@ from pathlib import Path
 
 from pydub.exceptions import CouldntDecodeError
 
-from ivr.errors import ConfigError
 from ivr.audio.build import ffmpeg
 from ivr.audio.build.ffmpeg import AudioSegment
 from ivr.audio.build.wav import WavError, read_header
+from ivr.errors import ConfigError
 
 EXTENSIONS = ("wav", "mp3", "m4a", "ogg", "flac")
+# The take a newer one replaced, kept beside it by `ivr studio`: <prompt id>.previous.<ext>.
+BACKUP = ".previous"
 _REEXPORT = "export it again as WAV, MP3, M4A, OGG or FLAC, or remove it"
 
 
@@ -25,6 +27,8 @@ def find_sources(folder: Path, prompt_ids: set[str]) -> tuple[dict[str, Path], l
         if path.name.startswith(".") or not path.is_file():
             continue
         stem, _, ext = path.name.rpartition(".")
+        if is_backup(stem, prompt_ids):
+            continue
         if ext.lower() not in EXTENSIONS:
             warnings.append(f"{path}: not a recording this build reads; {_REEXPORT}")
         elif stem not in prompt_ids:
@@ -39,6 +43,11 @@ def find_sources(folder: Path, prompt_ids: set[str]) -> tuple[dict[str, Path], l
         else:
             found[stem] = path
     return found, warnings
+
+
+def is_backup(stem: str, prompt_ids: set[str]) -> bool:
+    """A replaced take, kept until the next one: never built, and no stray file either."""
+    return stem.endswith(BACKUP) and stem not in prompt_ids and stem[: -len(BACKUP)] in prompt_ids
 
 
 def decoder(path: Path, data: bytes) -> tuple[str, str]:
