@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import free_port
 from ivr.menu.load import load_line
-from tests.conftest import ROOT
+from tests.helpers import ROOT, free_port, ivr
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip(
@@ -88,9 +87,7 @@ class Studio:
 
     def check(self) -> list[dict]:
         """`ivr check --json`'s problems."""
-        done = subprocess.run(
-            [IVR, "check", "--json"], env=self.env, capture_output=True, text=True, timeout=120
-        )
+        done = ivr("check", "--json", timeout=120, **self.env)
         return json.loads(done.stdout)["problems"]
 
     def text(self, language: str, prompt_id: str) -> str:
@@ -116,7 +113,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     (studio.audio / "sources/en").mkdir(parents=True)
     for prompt_id in HUMAN_THEN_REWORDED:
         voice_wav(studio.audio / "sources/en" / f"{prompt_id}.wav", -10, seconds=2.5)
-    subprocess.run([IVR, "audio", "build"], env=studio.env, check=True, capture_output=True)
+    built = ivr("audio", "build", timeout=120, **studio.env)
+    assert built.returncode == 0, built.stderr
     en = studio.prompts / "en.yaml"
     text = en.read_text()
     for old, new in HUMAN_THEN_REWORDED.values():
@@ -267,9 +265,7 @@ def test_record_stop_play_and_keep_a_stale_prompt(studio, page):
     assert backup.read_bytes()[:4] == b"RIFF"
     assert not (studio.audio / "sources/en/no_input.wav").exists()
     assert "sources/en/no_input.previous.wav" not in manifest["sources"]
-    build = subprocess.run(
-        [IVR, "audio", "build"], env=studio.env, capture_output=True, text=True, timeout=120
-    )
+    build = ivr("audio", "build", timeout=120, **studio.env)
     assert build.returncode == 0 and "previous" not in build.stderr + build.stdout, build.stderr
 
 
@@ -399,12 +395,7 @@ def test_the_production_app_has_no_studio(server):
 
 def test_another_address_than_loopback_is_warned_about(tmp_path):
     # 192.0.2.1 is reserved for documentation: no machine has it, so nothing is ever served.
-    done = subprocess.run(
-        [IVR, "studio", "--host", "192.0.2.1", "--port", str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ivr("studio", "--host", "192.0.2.1", "--port", str(free_port()))
     assert done.returncode != 0
     assert done.stderr.startswith(
         "warning: the studio listens on 192.0.2.1, not only on this computer: anyone who can "
