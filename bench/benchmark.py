@@ -49,8 +49,9 @@ def percentile(values: list[float], share: float) -> float:
 # --- in-process ------------------------------------------------------------------------------
 
 
-def in_process(samples: int) -> list[tuple[str, str, float, float]]:
-    """p50 and p99 in microseconds of the WSGI app answering each kind, signed or not."""
+def in_process(samples: int, folder: Path) -> list[tuple[str, str, float, float]]:
+    """p50 and p99 in microseconds of the WSGI app answering each kind, signed or not, its
+    usage counted into an SQLite file or not counted at all."""
     import io
 
     from werkzeug.test import EnvironBuilder
@@ -59,9 +60,19 @@ def in_process(samples: int) -> list[tuple[str, str, float, float]]:
     from ivr.web.settings import Settings
 
     rows = []
-    for label, token in (("signature checked", TOKEN), ("no signature check", None)):
+    usage_db = folder / "in-process.sqlite3"
+    for label, token, counted in (
+        ("signature checked", TOKEN, usage_db),
+        ("signature checked, not counted", TOKEN, None),
+        ("no signature check", None, usage_db),
+    ):
         # As in production: PUBLIC_BASE_URL set (here, the address the requests are made for).
-        settings = Settings(auth_token=token, log_level="INFO", public_base_url="http://localhost")
+        settings = Settings(
+            auth_token=token,
+            log_level="INFO",
+            public_base_url="http://localhost",
+            usage_db=counted,
+        )
         app = create_app(settings)
         _quiet(app)
         for name, path, extra in KINDS:
@@ -97,7 +108,7 @@ def in_process(samples: int) -> list[tuple[str, str, float, float]]:
 
 
 def _quiet(app) -> None:
-    """Keep the one log line per webhook, but write it nowhere, so the terminal is not timed."""
+    """Keep the log, but write it nowhere, so the terminal is not timed."""
     for handler in logging.getLogger("ivr").handlers:
         handler.fd = os.open(os.devnull, os.O_WRONLY)
 
@@ -111,7 +122,7 @@ def over_http(seconds: float, folder: Path, rounds: int = 3) -> list[tuple[str, 
     with (
         (folder / "line.log").open("wb") as line_log,
         (folder / "floor.log").open("wb") as floor_log,
-        gunicorn("ivr.wsgi:app", line_log) as line,
+        gunicorn("ivr.wsgi:app", line_log, {"USAGE_DB": str(folder / "line.sqlite3")}) as line,
         gunicorn("bench.floor_app:app", floor_log) as floor,
     ):
         for name, path, extra in KINDS:
@@ -153,10 +164,15 @@ print(json.dumps({"import": t1 - t0, "load": t2 - t1, "first": t3 - t2, "ready":
 """
 
 
-def startup(prompts: Path, runs: int = 7) -> dict[str, float]:
+def startup(prompts: Path, folder: Path, runs: int = 7) -> dict[str, float]:
     results = []
     for _ in range(runs):
-        env = {"PROMPTS_DIR": str(prompts), "LOG_LEVEL": "ERROR", "TWILIO_AUTH_TOKEN": ""}
+        env = {
+            "PROMPTS_DIR": str(prompts),
+            "LOG_LEVEL": "ERROR",
+            "TWILIO_AUTH_TOKEN": "",
+            "USAGE_DB": str(folder / "startup.sqlite3"),
+        }
         out = subprocess.run(
             [sys.executable, "-c", STARTUP],
             capture_output=True,
@@ -224,7 +240,10 @@ def audio(seconds: float, folder: Path) -> dict[str, float]:
     entry = manifest["en/greeting"]
     total_bytes = sum(e["bytes"] for e in manifest.values())
     total_seconds = sum(e["duration"] for e in manifest.values())
-    with (folder / "audio.log").open("wb") as log, gunicorn("ivr.wsgi:app", log) as served:
+    with (
+        (folder / "audio.log").open("wb") as log,
+        gunicorn("ivr.wsgi:app", log, {"USAGE_DB": str(folder / "audio.sqlite3")}) as served,
+    ):
         path = f"/audio/{entry['file']}?v={entry['sha256'][:16]}"
         revalidate = {
             "method": "GET",
@@ -264,11 +283,11 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        local = in_process(args.samples)
+        local = in_process(args.samples, folder)
         http = over_http(args.seconds, folder)
-        shipped = startup(ROOT / "prompts")
+        shipped = startup(ROOT / "prompts", folder)
         large, prompt_count = ten_times_larger(folder)
-        larger = startup(large)
+        larger = startup(large, folder)
         sound = audio(args.seconds, folder)
 
     out = [
@@ -278,7 +297,7 @@ def main() -> int:
         "one run, on a 2-core machine shared with the load generator. Only ratios taken in the "
         "same run mean much.",
         "",
-        "## In-process latency (WSGI app, one log line per webhook written to /dev/null)",
+        "## In-process latency (WSGI app at LOG_LEVEL=INFO, usage counted into SQLite)",
         "",
         "| webhook | signature | p50 µs | p99 µs |",
         "| --- | --- | ---: | ---: |",
@@ -292,8 +311,8 @@ def main() -> int:
         f"connections, signed requests; line and floor in turn, 3 rounds of {args.seconds:g} s "
         "per endpoint, the median round of each. The floor is "
         "`bench/floor_app.py`: parse the form, check the signature with RequestValidator, "
-        "return one constant TwiML string, under the same gunicorn command. The line logs its "
-        "one line per webhook, as in production.",
+        "return one constant TwiML string, under the same gunicorn command. The line counts "
+        "its usage into an SQLite file, as in production.",
         "",
         "| webhook | line req/s | floor req/s | ratio | line p99 ms | floor p99 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

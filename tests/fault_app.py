@@ -1,17 +1,21 @@
-"""The real app with a fault planted for tests: pressing 9 raises inside the call flow.
+"""The real app with a fault planted for tests: pressing 9 (or $FAULT_KEY) raises inside the
+call flow.
 
 Served by gunicorn exactly as the Procfile serves ivr.wsgi:app.
 """
 
 from __future__ import annotations
 
+import os
+
 from ivr.call.flow import Flow
 
 _answer = Flow.answer
+_KEY = os.environ.get("FAULT_KEY", "9")
 
 
 def _faulty_answer(self, state, digits):
-    if digits == "9":
+    if digits == _KEY:
         raise RuntimeError("a planted fault")
     return _answer(self, state, digits)
 

@@ -196,7 +196,8 @@ def start_server(
     log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
 ) -> Server:
     """Start the Procfile's command with `env`; with `wait`, return once every worker answers."""
-    env = {"WEB_CONCURRENCY": "2", **env}
+    # The usage counters go beside the log, never into the project's own usage.sqlite3.
+    env = {"WEB_CONCURRENCY": "2", "USAGE_DB": str(log_path.parent / "usage.sqlite3"), **env}
     count = int(env["WEB_CONCURRENCY"])
     process, url = start_procfile(app, log_path.open("wb"), env)
     server = Server(url, process, log_path)

@@ -114,7 +114,7 @@ def test_undecodable_text_and_a_folder_for_a_file_name_the_path(prompts_copy, tm
 
 
 def test_only_what_the_line_wrote_reaches_the_log(run_server):
-    with run_server({"PHONE_PAGE": "on"}) as server:
+    with run_server({"PHONE_PAGE": "on", "LOG_LEVEL": "DEBUG"}) as server:
         forged = "\x1b[31mFORGED\nINFO ivr: call=000000 everything is fine"
         body = json.dumps({"url": f"{server.url}/voice", "call": forged, "params": {}})
         request = urllib.request.Request(

@@ -8,7 +8,8 @@ import sys
 
 from tests.helpers import TOKEN, start_server, stop_server
 
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z (INFO|WARNING) ivr: .+$")
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z (DEBUG|INFO|WARNING) ivr: .+$")
+SID = "CA" + "0123456789abcdef" * 2
 
 
 def run(program: str) -> list[str]:
@@ -20,25 +21,25 @@ def test_the_webhook_line_looks_like_any_other_line():
     first, second = run(
         "import logging\n"
         "from ivr.web.log_output import configure, WebhookLog\n"
-        "configure('INFO')\n"
-        "WebhookLog()('call=abc key at=main#0/m0')\n"
+        "configure('DEBUG')\n"
+        f"WebhookLog()('{SID}', 'key at=main#0/m0')\n"
         "logging.getLogger('ivr').warning('a warning')\n"
     )
     assert LINE.match(first) and LINE.match(second)
-    assert first.endswith(" INFO ivr: call=abc key at=main#0/m0")
+    assert re.search(r" DEBUG ivr: call=[0-9a-f]{10} key at=main#0/m0$", first)
     assert second.endswith(" WARNING ivr: a warning")
 
 
 def test_every_line_is_written_and_the_level_is_honoured():
     lines = run(
         "from ivr.web.log_output import configure, WebhookLog\n"
-        "configure('INFO')\n"
+        "configure('DEBUG')\n"
         "log = WebhookLog()\n"
-        "for i in range(1000): log(f'call=abc key line {i}')\n"
-        "configure('WARNING')\n"
-        "log('not written')\n"
+        f"for i in range(1000): log('{SID}', f'key line {{i}}')\n"
+        "configure('INFO')\n"
+        "log('{SID}', 'not written at the default level')\n"
     )
-    assert len(lines) == 1000 and lines[-1].endswith("call=abc key line 999")
+    assert len(lines) == 1000 and lines[-1].endswith(" key line 999")
     assert all(LINE.match(line) for line in lines)
 
 

@@ -19,7 +19,9 @@ def watched(run_server, tmp_path_factory):
     """The real server (with a planted fault on key 9), its temp folder watched for files."""
     scratch = tmp_path_factory.mktemp("scratch")
     before = _repo_state()
-    with run_server({"TMPDIR": str(scratch)}, app="tests.fault_app:app") as server:
+    # At DEBUG, the most the line ever writes.
+    env = {"TMPDIR": str(scratch), "LOG_LEVEL": "DEBUG"}
+    with run_server(env, app="tests.fault_app:app") as server:
         yield server, scratch, before
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
+from ivr.call.counts import counted
 from ivr.call.flow import CONNECTED, NOT_CONNECTED, Ask, Flow, Hangup, Reply, Transfer, Which
 from ivr.call.speech_match import Heard, SpeechKeys
 from ivr.call.state import CallState
@@ -32,12 +33,14 @@ class Decided:
     reply: Reply
     log: str  # where the call was, what the caller did and what the line did
     body: bytes | None  # the TwiML, when it depends on nothing in the request
+    counts: tuple[str, ...] = ()  # the day's usage counters this answer adds to
 
 
 @dataclass(frozen=True)
 class Answer:
     body: bytes  # the TwiML
     log: str
+    counts: tuple[str, ...] = ()
 
 
 def pressed_key(digits: str | None) -> str | None:
@@ -80,7 +83,7 @@ class Answers:
         if body is None:
             caller = caller_id if isinstance(decided.reply, Transfer) else None
             body = self._render(decided.reply, caller, audio_base)
-        return Answer(body, decided.log)
+        return Answer(body, decided.log, decided.counts)
 
     def hear(self, query: bytes, utterance: str) -> Heard:
         """What a caller's words come to where the call is (the words are never kept)."""
@@ -106,7 +109,7 @@ class Answers:
         body = None
         if self.audio_base is not None and not isinstance(reply, Transfer):
             body = self._render(reply, None, self.audio_base)
-        return Decided(reply, log, body)
+        return Decided(reply, log, body, counted(self.line, route, state, given, reply))
 
     def _render(self, reply: Reply, caller_id: str | None, audio_base: str) -> bytes:
         return self.renderer.render(reply, caller_id=caller_id, audio_base=audio_base).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -37,6 +38,10 @@ def serve(host: str, port: int) -> None:
     except (ConfigError, SettingsError) as error:
         _fail(error)
     click.echo(f"The line answers at http://{host}:{port}/voice (POST, as Twilio calls it).")
+    # The development server logs each request's URL, which holds where the call is.
+    logging.getLogger("werkzeug").setLevel(
+        logging.INFO if logging.getLogger("ivr").isEnabledFor(logging.DEBUG) else logging.WARNING
+    )
     app.run(host=host, port=port)
 
 
@@ -134,7 +139,8 @@ def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) ->
         else:
             from ivr.web.app import create_app
 
-            app = create_app(replace(settings, log_level="ERROR"))
+            # A call tried from the terminal is not the line's usage: it is not counted.
+            app = create_app(replace(settings, log_level="ERROR", usage_db=None, redis_url=None))
             post, voice_url = flask_post(app), "http://localhost/voice"
         manifest = read_manifest(settings.audio_dir).recordings
     except (ConfigError, SettingsError) as error:
@@ -181,6 +187,53 @@ def graph(svg_path: str, mermaid_path: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text, encoding="utf-8")
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--month", help="One month, YYYY-MM, instead of the last 30 days.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV, for spreadsheets.")
+@click.option("--svg", "svg_path", help="Also draw calls a day and transfer outcomes to FILE.")
+def usage(month: str | None, as_csv: bool, svg_path: str | None) -> None:
+    """The line's daily usage counters: full UTC days only, never today.
+
+    By default the last 30 days. Every count under USAGE_MIN_COUNT (10) is shown as "fewer
+    than 10": a small count on a known day can point at one person.
+    """
+    import re
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from ivr.menu.load import load_line
+    from ivr.tools import usage_report as report
+    from ivr.web.usage_store import open_store
+
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        _fail(ValueError(f"--month should be YYYY-MM, not {month!r}"))
+    try:
+        settings = Settings.from_env()
+        line = load_line(settings.prompts_dir)
+    except (ConfigError, SettingsError) as error:
+        _fail(error)
+    when = report.period(datetime.now(UTC).date(), month)
+    if when is None:
+        _fail(ValueError(f"no day of {month} has ended yet"))
+    assert when is not None
+    store = open_store(settings.usage_db, settings.redis_url)
+    if store is None:
+        _fail(RuntimeError("set USAGE_DB or REDIS_URL"))
+    assert store is not None
+    try:
+        stored = store.read(when.first, when.last)
+    except FileNotFoundError as error:
+        _fail(RuntimeError(f"{error} (USAGE_DB)"))
+    except Exception as error:
+        _fail(RuntimeError(f"the usage counters could not be read: {type(error).__name__}"))
+    built = report.build(line, stored, when, settings.usage_min_count)
+    click.echo(report.as_csv(built) if as_csv else report.text(built, line), nl=False)
+    if svg_path:
+        Path(svg_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(svg_path).write_text(report.svg(built), encoding="utf-8")
+        click.echo(f"wrote {svg_path}", err=True)
 
 
 @main.command("twiml-bin")

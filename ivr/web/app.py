@@ -21,6 +21,8 @@ from ivr.web.phone_page import phone_page
 from ivr.web.public_url import trust_proxies
 from ivr.web.recordings_route import recordings_route
 from ivr.web.settings import Settings
+from ivr.web.usage import Usage
+from ivr.web.usage_store import UsageStore, open_store
 from ivr.web.webhook import MAX_BODY
 from ivr.web.webhooks import webhooks
 
@@ -60,8 +62,10 @@ def create_app(
     app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign,assignment]
     trust_proxies(app, settings.proxy_hops)
 
+    usage = Usage(_usage_store(settings))
+    app.extensions["ivr.usage"] = usage
     app.register_blueprint(
-        webhooks(settings, answers, audio_base, _deleter(settings, call_records))
+        webhooks(settings, answers, audio_base, _deleter(settings, call_records), usage)
     )
     app.register_blueprint(recordings_route(recordings))
     app.register_blueprint(health(line))
@@ -70,6 +74,23 @@ def create_app(
         app.register_blueprint(phone_page(settings.auth_token, settings.public_base_url, texts))
         log.info("the browser phone is at /phone")
     return app
+
+
+def _usage_store(settings: Settings) -> UsageStore | None:
+    store = open_store(settings.usage_db, settings.redis_url)
+    if store is not None:
+        try:
+            log.info("usage counters are kept in %s", store.prepare())
+        except Exception as error:
+            # The line answers anyway; its counts wait in memory until the store can be used.
+            # Of a Redis error, only its type: its text could quote REDIS_URL and its password.
+            where, why = (
+                ("Redis (REDIS_URL)", type(error).__name__)
+                if settings.redis_url
+                else (str(settings.usage_db), str(error))
+            )
+            log.warning("usage counters cannot be kept in %s: %s", where, why)
+    return store
 
 
 def _deleter(settings: Settings, given: CallRecordDeleter | None) -> CallRecordDeleter | None:

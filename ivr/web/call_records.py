@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ivr.web.log_output import CALL_SID, short_call_id
+from ivr.web.log_output import CALL_SID, call_pseudonym
 
 log = logging.getLogger("ivr")
 
@@ -186,18 +186,20 @@ class CallRecordDeleter:
             except Exception as error:
                 # What a Transient says is the line's own; of anything else, only its type:
                 # the error's text may quote the call's data.
+                # No call named: a line written at the default level is joined to no call.
                 why = str(error) if isinstance(error, Transient) else type(error).__name__
                 log.error(
-                    "call=%s could not delete its log from Twilio: %s; `ivr delete-call-logs` will",
-                    short_call_id(job.call_sid),
+                    "a call's log could not be deleted from Twilio: %s; "
+                    "`ivr delete-call-logs` will delete it",
                     why,
                 )
                 return
-            log.info(
-                "call=%s deleted its log from Twilio (%d call record(s))",
-                short_call_id(job.call_sid),
-                count,
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "call=%s deleted its log from Twilio (%d call record(s))",
+                    call_pseudonym(job.call_sid),
+                    count,
+                )
         finally:
             with self._lock:
                 self._pending.discard(job.call_sid)

@@ -54,6 +54,10 @@ class Settings:
     phone_page: str = "auto"  # "on", "off", or "auto": on only while no auth token is set
     account_sid: str | None = None
     delete_call_logs: bool = False
+    # The usage counters: Redis when redis_url is set, else this SQLite file; neither: none.
+    usage_db: Path | None = None
+    redis_url: str | None = None
+    usage_min_count: int = 10  # the report shows a smaller count as "fewer than" this
 
     @property
     def phone_page_enabled(self) -> bool:
@@ -88,7 +92,13 @@ class Settings:
             raise SettingsError(
                 "DELETE_CALL_LOGS=on needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
+        min_count = env.get("USAGE_MIN_COUNT", "10").strip() or "10"
+        if not (min_count.isdigit() and int(min_count) >= 1):
+            raise SettingsError(f"USAGE_MIN_COUNT should be a whole number, not {min_count!r}")
         return cls(
+            usage_db=Path(env.get("USAGE_DB", "").strip() or "usage.sqlite3"),
+            redis_url=env.get("REDIS_URL", "").strip() or None,
+            usage_min_count=int(min_count),
             account_sid=account_sid,
             delete_call_logs=delete_logs,
             phone_page=phone,

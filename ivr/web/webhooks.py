@@ -9,16 +9,18 @@ from flask import Blueprint, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.call.answers import Answers
+from ivr.call.counts import ERROR, FALLBACK, REFUSED
 from ivr.call.speech_match import Heard
 from ivr.web.call_records import CallRecordDeleter
 from ivr.web.fallback import fallback_response
-from ivr.web.log_output import WebhookLog, short_call_id
+from ivr.web.log_output import WebhookLog, call_pseudonym
 from ivr.web.public_url import public_root
 from ivr.web.settings import Settings
+from ivr.web.usage import Usage
 from ivr.web.webhook import TWIML_HEADERS, WEBHOOK_HEADERS, Gate, caller_id_for, params
 
 log = logging.getLogger("ivr")
-# What Twilio reports in CallStatus; anything else is logged as "other".
+# What Twilio reports in CallStatus; anything else is logged (at DEBUG) as "other".
 CALL_STATUSES = frozenset(
     {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 )
@@ -32,6 +34,7 @@ def webhooks(
     answers: Answers,
     audio_base: str | None,
     deleter: CallRecordDeleter | None,
+    usage: Usage,
 ) -> Blueprint:
     """`audio_base` is the recordings' address when configuration fixes it, else None."""
     blueprint = Blueprint("webhooks", __name__)
@@ -41,9 +44,12 @@ def webhooks(
     @blueprint.errorhandler(Exception)
     def failed(error: Exception) -> Response | HTTPException:
         if isinstance(error, HTTPException):
+            if error.code == 403:
+                usage.count((REFUSED,))
             return error  # a refusal (403, 405, 413) stays a refusal
         # The trace names code, not callers: no form data is logged.
         log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
+        usage.count((ERROR,))
         return fallback_response(params(request), settings.transfer_caller_id)
 
     def respond(route: str) -> Response:
@@ -62,7 +68,8 @@ def webhooks(
         caller_id = caller_id_for(form, settings.transfer_caller_id)
         base = audio_base or f"{public_root(req, settings.public_base_url)}/audio"
         answer = answers.webhook(route, req.query_string, given, caller_id, base)
-        log_webhook(f"call={short_call_id(form.get('CallSid'))} {answer.log}")
+        usage.count(answer.counts)
+        log_webhook(form.get("CallSid"), answer.log)
         return Response(answer.body, headers=TWIML_HEADERS)
 
     for route in ("voice", "key", "dial"):
@@ -73,6 +80,7 @@ def webhooks(
     def fallback() -> Response:
         gate.admit(current_request(), "fallback")
         log.error("Twilio used the Fallback URL: the primary webhook failed")
+        usage.count((FALLBACK,))
         return fallback_response(params(request), settings.transfer_caller_id)
 
     @blueprint.route("/status", methods=_METHODS, strict_slashes=False)
@@ -82,12 +90,13 @@ def webhooks(
         form = params(request)
         call_sid, call_status = form.get("CallSid", ""), form.get("CallStatus", "")
         scheduled = deleter is not None and deleter.call_ended(call_sid, call_status)
-        log.info(
-            "call=%s status %s%s",
-            short_call_id(call_sid),
-            call_status if call_status in CALL_STATUSES else "other",
-            ", deleting its log" if scheduled else "",
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "call=%s status %s%s",
+                call_pseudonym(call_sid),
+                call_status if call_status in CALL_STATUSES else "other",
+                ", deleting its log" if scheduled else "",
+            )
         return Response(status=204, headers=WEBHOOK_HEADERS)
 
     return blueprint
