@@ -7,6 +7,7 @@ bench/ uses these too, so nothing here needs pytest.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,8 +17,10 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO
 
+import pytest
 from twilio.request_validator import HMAC_SHA1, RequestValidator
 
 from ivr.audio.manifest import read_manifest
@@ -239,3 +242,21 @@ def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+# --- the browser -------------------------------------------------------------------------------
+
+
+def chromium_or_skip(untested: str) -> tuple[str, ModuleType]:
+    """Chromium's path and Playwright's sync API; without them, the calling module is skipped,
+    saying that `untested` is untested."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
+    )
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip(
+            f"Chromium is not installed (apt-get install chromium); {untested} is untested",
+            allow_module_level=True,
+        )
+    return chromium, sync_api

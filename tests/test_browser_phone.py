@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import urllib.request
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
-)
-if CHROMIUM is None:
-    pytest.skip(
-        "Chromium is not installed (apt-get install chromium); the browser phone is untested",
-        allow_module_level=True,
-    )
+from tests.helpers import chromium_or_skip
+
+CHROMIUM, sync_api = chromium_or_skip("the browser phone")
 
 ARGS = [
     "--headless=new",

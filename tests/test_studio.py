@@ -19,17 +19,9 @@ from pathlib import Path
 import pytest
 
 from ivr.menu.load import load_line
-from tests.helpers import ROOT, free_port, ivr
+from tests.helpers import ROOT, chromium_or_skip, free_port, ivr
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
-)
-if CHROMIUM is None:
-    pytest.skip(
-        "Chromium is not installed (apt-get install chromium); the studio is untested",
-        allow_module_level=True,
-    )
+CHROMIUM, sync_api = chromium_or_skip("the studio")
 
 IVR = str(Path(sys.executable).parent / "ivr")
 ARGS = [

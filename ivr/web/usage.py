@@ -128,6 +128,11 @@ class Usage:
             if self._flusher_pid == os.getpid():
                 return
             self._flusher_pid = os.getpid()
+            # Made afresh here, after the fork and after gevent has patched threading: a lock
+            # made before (the app is preloaded) blocks the whole process, not one greenlet, so
+            # the last flush at exit would wait forever for a flush that is waiting on Redis.
+            self._flushing = threading.Lock()
+            self._stop = threading.Event()
         threading.Thread(target=self._run, name="usage", daemon=True).start()
         atexit.register(self.close)
 
