@@ -16,8 +16,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ivr.audio.manifest import read_manifest
+from ivr.menu.words import WORDS_PER_SECOND
 from ivr.tools.simulated_call import SimulatedCall, flask_post
-from ivr.tools.timeline import SAY_WORDS_PER_SECOND, Timed, first, timeline
+from ivr.tools.timeline import Timed, first, timeline
 from ivr.web.app import create_app
 from ivr.web.settings import Settings
 
@@ -110,7 +111,7 @@ def main() -> None:
         "# What a caller hears, and when\n\n"
         "Seconds from answer, worked out by `python bench/timeline.py` from the committed\n"
         "recordings' durations (audio/manifest.json); prompts with no recording are spoken by\n"
-        f"Twilio's voice, timed at {SAY_WORDS_PER_SECOND:g} words a second. A moment inside a\n"
+        f"Twilio's voice, timed at {WORDS_PER_SECOND:g} words a second. A moment inside a\n"
         "recording is placed by its words' share of the recording.\n\n"
         "The Spanish column is a caller who presses 9 as soon as the Spanish offer ends.\n\n"
         f"{figures}\n\n"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.tools.timeline import SAY_WORDS_PER_SECOND, first, timeline
+from ivr.menu.words import WORDS_PER_SECOND
+from ivr.tools.timeline import first, timeline
 
 # Before this line had a Spanish 911 advice, a Spanish speaker heard 13.2 s of English first.
 ENGLISH_BEFORE_SPANISH = 13.2
@@ -39,7 +40,7 @@ def test_the_line_says_it_is_a_recording_and_not_the_police_before_anything_else
 def test_say_is_timed_at_the_stated_pace(server):
     _, offer, _, _ = spoken(server.call().start())
     words = len(offer.event.text.split())
-    assert offer.end - offer.start == pytest.approx(words / SAY_WORDS_PER_SECOND)
+    assert offer.end - offer.start == pytest.approx(words / WORDS_PER_SECOND)
 
 
 def test_the_privacy_tip_ends_the_reach_section_and_is_not_said_again(server, en):

@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 _NOT_WORD = re.compile(r"[^\w]+")
+# A calm, normal pace, and that of Twilio's <Say> voices: about 150 words a minute.
+WORDS_PER_SECOND = 2.5
 
 
 def words_of(text: str, fillers: frozenset[str] = frozenset()) -> tuple[str, ...]:
@@ -13,3 +15,8 @@ def words_of(text: str, fillers: frozenset[str] = frozenset()) -> tuple[str, ...
     plain = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return tuple(w for w in _NOT_WORD.sub(" ", plain).split() if w not in fillers)
+
+
+def speaking_seconds(text: str) -> float:
+    """How long `text` takes to say at a normal pace."""
+    return len(text.split()) / WORDS_PER_SECOND

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.menu.words import speaking_seconds
 from ivr.tools.simulated_call import Event
-
-# The pace assumed for Twilio's <Say> voices: about 150 words a minute.
-SAY_WORDS_PER_SECOND = 2.5
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Timed:
 
 def duration(event: Event) -> float:
     if event.kind == "say":
-        return len(event.text.split()) / SAY_WORDS_PER_SECOND
+        return speaking_seconds(event.text)
     if event.kind in ("play", "silence"):
         return event.seconds or 0.0
     return 0.0

@@ -88,7 +88,7 @@ class Heard:
         ]
 
 
-def words_of(text: str) -> tuple[str, ...]:
+def heard_words(text: str) -> tuple[str, ...]:
     """The words a voice says for `text`: lower case, numerals as words, no punctuation."""
     out: list[str] = []
     for raw in re.findall(r"[A-Za-z']+|\d+", text):
@@ -313,7 +313,7 @@ def listen_all(prompts_dir: Path, audio_dir: Path) -> tuple[list[Listened], list
             skipped.append(f"{shown(path)}: no such file")
             continue
         prompt = language.prompts.get(prompt_id)
-        words = words_of(entry["text"])
+        words = heard_words(entry["text"])
         unknown = tuple(listener.unknown_words(words))
         result = None if unknown else listener.hear(path.read_bytes(), words)
         numbers = tuple(result.numbers(words)) if result and result.followed else ()

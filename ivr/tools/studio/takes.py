@@ -19,11 +19,11 @@ from ivr.audio.build.process import PAD_MS, TRIM_FLOOR_DBFS, ProcessingError, te
 from ivr.audio.build.sources import read_source
 from ivr.audio.manifest import TARGET_LUFS
 from ivr.errors import ConfigError
+from ivr.menu.words import speaking_seconds
 
 MAX_BYTES = 50 * 1024 * 1024  # some half an hour of Opus: far longer than any prompt
 CLIPPED_DBFS = -0.1  # a peak this close to full scale has been cut off
 QUIET_LUFS = -42.0  # over 20 dB below the line's loudness: the build would raise the noise too
-WORDS_PER_SECOND = 2.5  # a calm, normal pace: 150 words a minute
 SHORTER, LONGER = 0.6, 1.7  # against what the words need: "much shorter" and "much longer"
 
 # The browser's type for a take -> the extension it is kept with. Chromium records WebM, which
@@ -165,7 +165,7 @@ def _length_warning(seconds: float, text: str, placeholder_duration: float | Non
         basis = f"the synthetic placeholder takes {needed:.1f} s"
     else:
         words = len(text.split())
-        needed = words / WORDS_PER_SECOND + pad
+        needed = speaking_seconds(text) + pad
         basis = f"{words} words at a normal pace take about {needed:.1f} s"
     ratio = (seconds - pad) / max(needed - pad, 0.1)
     if ratio < SHORTER:
