@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from ivr.menu.model import PhoneLine, Section
+
+_Frozen = TypeVar("_Frozen")
+
+
+def replace(record: _Frozen, /, **changes: Any) -> _Frozen:
+    """dataclasses.replace for the call's own records (no slots, every field in __init__), a
+    few times faster: finding every moment of a call at start-up makes tens of thousands."""
+    return record.__class__(**{**record.__dict__, **changes})
+
 
 # One letter each in the "f" argument; the order is fixed so a state has one URL.
 _FLAGS = {

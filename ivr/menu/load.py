@@ -13,6 +13,7 @@ from ivr.menu.document import Passage, passages_fingerprint, read_document
 from ivr.menu.model import (
     KEYS,
     REPEAT,
+    SECTION_ACTIONS,
     SPOKEN_ACTIONS,
     SYSTEM_PROMPTS,
     Backup,
@@ -133,6 +134,7 @@ def load_line(prompts_dir: Path) -> PhoneLine:
             )
             for i in range(len(menu.get(("hotline", "backups"), list, [])))
         ),
+        key_where=menu.where(("hotline", "key")),
     )
     wait = WaitSeconds(
         menu=menu.number(("wait_seconds", "menu"), 7, 1, 60),
@@ -149,11 +151,13 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         then=then,
         silent_caller=menu.number(("no_input", "silent_caller"), 0, 0, 10),
     )
+    actions = {action: menu.key(("section_keys", action)) for action in SECTION_ACTIONS}
     section_keys = SectionKeys(
-        next=menu.key(("section_keys", "next")),
-        repeat=menu.key(("section_keys", "repeat")),
-        previous=menu.key(("section_keys", "previous")),
-        main_menu=menu.key(("section_keys", "main_menu")),
+        **actions,
+        where=menu.where(("section_keys",)),
+        key_where=MappingProxyType(
+            {key: menu.where(("section_keys", action)) for action, key in actions.items()}
+        ),
     )
     _unique_keys(menu, ("section_keys",), [*section_keys.by_key()], hotline.key)
 
@@ -178,6 +182,7 @@ def load_line(prompts_dir: Path) -> PhoneLine:
     more_time = MoreTime(
         key=menu.key(("more_time", "key"), "#"),
         factor=menu.number(("more_time", "factor"), 2, 2, 5),
+        key_where=menu.where(("more_time", "key")),
     )
     switch_keys = _switch_keys(menu)
     # Keys that act in the same place must differ (the hotline key is checked by each call).
@@ -189,10 +194,14 @@ def load_line(prompts_dir: Path) -> PhoneLine:
 
     spoken_by_the_line = [*SYSTEM_PROMPTS, *(backup.prompt for backup in hotline.backups)]
     languages = {
-        code: _language(prompts_dir, code, key, menus, sections, switch_keys, spoken_by_the_line)
+        code: replace(
+            _language(prompts_dir, code, key, menus, sections, switch_keys, spoken_by_the_line),
+            switch_key_where=menu.where(("languages", code, "key")) if key else None,
+        )
         for code, key in {**{c: None for c in _language_codes(menu)}, **switch_keys}.items()
     }
     codes = list(languages)
+    unspoken = _unspoken_keys(menu, menus, sections)
     menu.no_unknown_keys()
     return PhoneLine(
         start=start,
@@ -205,6 +214,7 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         sections=MappingProxyType(sections),
         languages=MappingProxyType(languages),
         default_language=codes[0],
+        unspoken_keys=unspoken,
     )
 
 
@@ -255,10 +265,47 @@ def _menus(file: _Reader, hotline_key: str) -> dict[str, Menu]:
             prompt=file.get((*at, "prompt"), str),
             keys=MappingProxyType(keys),
             where=file.where(at),
+            key_where=MappingProxyType({k: file.where((*at, "keys", k)) for k in keys}),
+            keys_where=file.where((*at, "keys")),
         )
     if not menus:
         raise file.error(("menus",), "define at least one menu")
     return menus
+
+
+EVERY_SECTION = "sections"
+
+
+def _unspoken_keys(
+    file: _Reader, menus: dict[str, Menu], sections: dict[str, Section]
+) -> MappingProxyType[str, MappingProxyType[str, Where]]:
+    """unspoken_keys: menu or section id (or "sections", every section) -> keys no prompt
+    there need name; whether each works there is for the check, which knows the call flow."""
+    given = file.get(("unspoken_keys",), dict, {})
+    places: dict[str, dict[str, Where]] = {}
+    for place in given:
+        at = ("unspoken_keys", str(place))
+        if str(place) == EVERY_SECTION:
+            ids = list(sections)
+        elif str(place) in menus or str(place) in sections:
+            ids = [str(place)]
+        else:
+            raise file.error(
+                at,
+                f"{place!r} is no menu or section; "
+                + closest(str(place), [*menus, *sections, EVERY_SECTION]),
+            )
+        for index in range(len(file.get(at, list))):
+            key = file.key((*at, index))
+            for node in ids:
+                places.setdefault(node, {})[key] = file.where((*at, index))
+    return MappingProxyType({node: MappingProxyType(keys) for node, keys in places.items()})
+
+
+def closest(name: str, known: list[str]) -> str:
+    """ "did you mean 'police.arrest'?", or the names to choose from."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else f"use one of {sorted(known)}"
 
 
 def _sections(file: _Reader) -> dict[str, Section]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ivr.audio import manifest as manifest_file
 from ivr.audio.manifest import Entry
 from ivr.audio.recordings import check_recording
+from ivr.call.keys_told import key_problems
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
 from ivr.menu.load import load_line
@@ -57,6 +58,7 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
     except ConfigError as error:
         return [Problem("error", str(error.where), error.message)]
     problems = [Problem("error", str(where), message) for where, message in menu_problems(line)]
+    problems += _keys_told(line, manifest)
     spoken = _reachable_prompts(line)
     for language in line.languages.values():
         problems += _fidelity(language)
@@ -76,6 +78,20 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
             )
         )
     return problems
+
+
+def _keys_told(line: PhoneLine, manifest: dict[str, Entry]) -> list[Problem]:
+    """Every key a prompt (or the recording of one) names works wherever it is heard."""
+    recorded = {
+        key: entry["text"]
+        for key, entry in manifest.items()
+        if (language := line.languages.get(key.partition("/")[0])) is not None
+        and (prompt := language.prompts.get(key.partition("/")[2])) is not None
+        and entry["text"] != prompt.text
+    }
+    return [
+        Problem(p.severity, str(p.where), p.message, p.fix) for p in key_problems(line, recorded)
+    ]
 
 
 def _reachable_prompts(line: PhoneLine) -> set[str]:

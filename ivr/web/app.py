@@ -9,9 +9,11 @@ from flask import Flask
 
 from ivr.audio.recordings import load_recordings
 from ivr.call.answers import Answers
+from ivr.call.keys_told import key_problems
 from ivr.call.twiml import Renderer
 from ivr.errors import ConfigError
 from ivr.menu.load import load_line
+from ivr.menu.model import PhoneLine
 from ivr.menu.soundness import menu_problems
 from ivr.web.body_limit import limit_body
 from ivr.web.call_records import CallRecordDeleter, record_deleter, twilio_client
@@ -41,6 +43,7 @@ def create_app(
     line = load_line(settings.prompts_dir)
     for where, problem in menu_problems(line):
         raise ConfigError(where.path, where.line, problem)
+    _keys_told(line)
     recordings = load_recordings(settings.audio_dir, line)
     if recordings.not_fresh:
         log.warning(
@@ -74,6 +77,19 @@ def create_app(
         app.register_blueprint(phone_page(settings.auth_token, settings.public_base_url, texts))
         log.info("the browser phone is at /phone")
     return app
+
+
+def _keys_told(line: PhoneLine) -> None:
+    """A prompt that names a key doing nothing where it is heard stops the line; a key that
+    works where no prompt names it is logged."""
+    problems = key_problems(line)
+    for problem in problems:
+        if problem.severity == "error":
+            raise ConfigError(
+                problem.where.path, problem.where.line, f"{problem.message}; {problem.fix}"
+            )
+    for problem in problems:
+        log.warning("%s: %s; %s", problem.where, problem.message, problem.fix)
 
 
 def _usage_store(settings: Settings) -> UsageStore | None:
