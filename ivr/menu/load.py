@@ -66,10 +66,10 @@ class _Reader:
             names = sorted(
                 {str(r[size - 1]) for r in self.read if len(r) >= size and r[: size - 1] == parent}
             )
-            close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of {names}"
             where = f" under {'.'.join(map(str, parent))}" if parent else ""
-            raise self.error(path, f"unknown setting {path[-1]!r}{where}; {hint}")
+            raise self.error(
+                path, f"unknown setting {path[-1]!r}{where}; {closest(str(path[-1]), names)}"
+            )
 
     def get(self, path: KeyPath, kind: type, default: Any = _MISSING) -> Any:
         self.read.add(path)
@@ -79,6 +79,13 @@ class _Reader:
             in_list = isinstance(value, list) and isinstance(step, int) and step < len(value)
             if in_dict or in_list:
                 value = value[step]
+            elif isinstance(value, dict) and any(str(k) == step for k in value):
+                # YAML read `3:` as the number 3, not the key "3".
+                raise self.error(
+                    path,
+                    f'write the key {step} in quotes, "{step}": (unquoted, YAML reads it as '
+                    "a number, not a key)",
+                )
             elif default is not _MISSING:
                 return default
             else:
@@ -169,14 +176,16 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         )
     start = menu.get(("start",), str, "main")
     if start not in menus:
-        raise menu.error(("start",), f"start menu {start!r} is not under 'menus'")
+        raise menu.error(
+            ("start",), f"start menu {start!r} is not under 'menus'; {closest(start, [*menus])}"
+        )
     for menu_id, m in menus.items():
         for key, target in m.keys.items():
             if target != REPEAT and target not in menus and target not in sections:
                 raise menu.error(
                     ("menus", menu_id, "keys", key),
                     f"key {key} goes to {target!r}, which is no menu or section; "
-                    f"use one of {sorted([*menus, *sections, REPEAT])}",
+                    + closest(target, [*menus, *sections, REPEAT]),
                 )
 
     more_time = MoreTime(
@@ -192,14 +201,14 @@ def load_line(prompts_dir: Path) -> PhoneLine:
     start_keys = [*menus[start].keys, more_time.key, *switch_keys.values()]
     _unique_keys(menu, ("languages",), start_keys, hotline.key)
 
-    spoken_by_the_line = [*SYSTEM_PROMPTS, *(backup.prompt for backup in hotline.backups)]
     languages = {
         code: replace(
-            _language(prompts_dir, code, key, menus, sections, switch_keys, spoken_by_the_line),
+            _language(prompts_dir, code, key, menus, sections, switch_keys),
             switch_key_where=menu.where(("languages", code, "key")) if key else None,
         )
         for code, key in {**{c: None for c in _language_codes(menu)}, **switch_keys}.items()
     }
+    _prompt_ids_agree(_prompts_used(menu, menus, sections, hotline), languages)
     codes = list(languages)
     unspoken = _unspoken_keys(menu, menus, sections)
     menu.no_unknown_keys()
@@ -216,6 +225,81 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         default_language=codes[0],
         unspoken_keys=unspoken,
     )
+
+
+def _prompts_used(
+    menu: _Reader, menus: dict[str, Menu], sections: dict[str, Section], hotline: Hotline
+) -> dict[str, Where]:
+    """Each prompt id menu.yaml names, and the line that names it first."""
+    used: dict[str, Where] = {}
+    for menu_id, m in menus.items():
+        used.setdefault(m.prompt, menu.where(("menus", menu_id, "prompt")))
+    for section_id, section in sections.items():
+        for index, point in enumerate(section.points):
+            used.setdefault(point, menu.where(("sections", section_id, "points", index)))
+    for index, backup in enumerate(hotline.backups):
+        used.setdefault(backup.prompt, menu.where(("hotline", "backups", index, "say")))
+    return used
+
+
+def _prompt_ids_agree(used: dict[str, Where], languages: dict[str, Language]) -> None:
+    """Every prompt menu.yaml names, and the line speaks itself, is in every language file, and
+    nothing else is. A misspelt id is reported where it is misspelt: in menu.yaml when no
+    language file has it, else in the language file that lacks it."""
+
+    def needed(language: Language) -> dict[str, Where | None]:
+        itself = [*SYSTEM_PROMPTS, *(["language_offer"] if language.switch_key else [])]
+        return {**used, **{prompt_id: None for prompt_id in itself}}
+
+    def unused(language: Language) -> list[str]:
+        return [p for p in language.prompts if p not in needed(language)]
+
+    files = " or ".join(f"{code}.yaml" for code in languages)
+    for language in languages.values():
+        for prompt_id, where in needed(language).items():
+            if prompt_id in language.prompts:
+                continue
+            if where is not None and not any(
+                prompt_id in lang.prompts for lang in languages.values()
+            ):
+                close = difflib.get_close_matches(prompt_id, list(language.prompts), n=1)
+                raise ConfigError(
+                    where.path,
+                    where.line,
+                    f"{prompt_id!r} is no prompt in {files}; "
+                    + (
+                        f"did you mean {close[0]!r} ({language.prompts[close[0]].where})?"
+                        if close
+                        else f"add it under prompts: in each ({language.prompts_where}, ...)"
+                    ),
+                )
+            misspelt = difflib.get_close_matches(prompt_id, unused(language), n=1)
+            if misspelt:
+                mistake = language.prompts[misspelt[0]].where
+                used_at = f"used at {where}" if where else "the line speaks it itself"
+                raise ConfigError(
+                    mistake.path,
+                    mistake.line,
+                    f"prompt {misspelt[0]!r} is used by no menu or section; did you mean "
+                    f"{prompt_id!r} ({used_at})?",
+                )
+            used_at = f"used at {where}" if where else "the line speaks it itself"
+            where_to = language.prompts_where or language.where
+            raise ConfigError(
+                where_to.path,
+                where_to.line,
+                f"prompt {prompt_id!r} is missing ({used_at}); add it here",
+            )
+    for language in languages.values():
+        for prompt_id in unused(language):
+            prompt = language.prompts[prompt_id]
+            close = difflib.get_close_matches(prompt_id, list(needed(language)), n=1)
+            raise ConfigError(
+                prompt.where.path,
+                prompt.where.line,
+                f"prompt {prompt_id!r} is not used by any menu or section; "
+                + (f"did you mean {close[0]!r}?" if close else "use it or remove it"),
+            )
 
 
 def _language_codes(menu: _Reader) -> list[str]:
@@ -330,7 +414,6 @@ def _language(
     menus: dict[str, Menu],
     sections: dict[str, Section],
     switch_keys: dict[str, str],
-    spoken_by_the_line: list[str],
 ) -> Language:
     file = _Reader(load_yaml(prompts_dir / f"{code}.yaml"))
     if not isinstance(file.file.data, dict):
@@ -350,22 +433,6 @@ def _language(
     for prompt_id in file.get(("prompts",), dict):
         prompts[str(prompt_id)] = _prompt(file, str(prompt_id), document, forms)
 
-    needed: dict[str, Where | None] = {m.prompt: m.where for m in menus.values()}
-    for section in sections.values():
-        needed.update({point: section.where for point in section.points})
-    needed.update({name: None for name in spoken_by_the_line})
-    if switch_key is not None:
-        needed["language_offer"] = None
-    for prompt_id, where in needed.items():
-        if prompt_id not in prompts:
-            used = f" (used at {where})" if where else " (the line speaks it itself)"
-            raise file.error(("prompts",), f"prompt {prompt_id!r} is missing{used}; add it here")
-    for prompt_id in prompts:
-        if prompt_id not in needed:
-            raise file.error(
-                ("prompts", prompt_id),
-                f"prompt {prompt_id!r} is not used by any menu or section; use it or remove it",
-            )
     placeholder = file.get(("placeholder_tts",), str, "none")
     if placeholder not in PLACEHOLDER_TTS:
         raise file.error(
@@ -422,6 +489,7 @@ def _language(
         spoken_forms=MappingProxyType(spoken_forms),
         switch_key=switch_key,
         where=file.where(()),
+        prompts_where=file.where(("prompts",)),
     )
     file.no_unknown_keys()
     return language
@@ -438,7 +506,7 @@ def _words(
     for option in given:
         at = ("words", str(option))
         if str(option) not in allowed:
-            raise file.error(at, f"{option!r} is no option; use one of {sorted(allowed)}")
+            raise file.error(at, f"{option!r} is no option; {closest(str(option), [*allowed])}")
         phrases = file.get(at, list)
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise file.error(at, f"list the words for {option!r}, like [police, the police]")

@@ -189,6 +189,7 @@ class Language:
     switch_key: str | None  # offered in the greeting; switches a call to this language
     where: Where
     switch_key_where: Where | None = None  # in menu.yaml
+    prompts_where: Where | None = None  # its `prompts:`
 
 
 @dataclass(frozen=True)
