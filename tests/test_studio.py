@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -258,7 +259,15 @@ def test_record_stop_play_and_keep_a_stale_prompt(studio, page):
     assert not (studio.audio / "sources/en/no_input.wav").exists()
     assert "sources/en/no_input.previous.wav" not in manifest["sources"]
     build = ivr("audio", "build", timeout=120, **studio.env)
-    assert build.returncode == 0 and "previous" not in build.stderr + build.stdout, build.stderr
+    assert "previous" not in build.stderr + build.stdout, build.stderr
+    if importlib.util.find_spec("piper") is None:
+        # not_understood's words changed since its person recorded it, and there is no voice
+        # to make a placeholder: the build keeps everything and says so.
+        assert build.returncode != 0
+        assert "1 recording(s) need the placeholder voice" in build.stderr
+        assert "en/not_understood (its words changed)" in build.stderr
+    else:
+        assert build.returncode == 0, build.stderr
 
 
 def test_a_stale_prompt_shows_the_words_that_changed(studio, page):
@@ -277,8 +286,10 @@ def test_a_stale_prompt_shows_the_words_that_changed(studio, page):
 
 
 def test_a_failed_build_is_said_in_words_and_loses_no_take(studio, page):
-    broken = studio.audio / "sources/en/goodbye.wav"
-    broken.write_bytes(b"not a recording")  # another prompt's file: the build stops there
+    built = studio.audio / "en/try_again.wav"
+    aside = built.with_name("try_again.wav.aside")
+    built.replace(aside)
+    built.mkdir()  # where the recording goes, a folder: the build cannot write it
     try:
         open_studio(page, studio)
         item(page, "en/try_again").click()
@@ -286,12 +297,12 @@ def test_a_failed_build_is_said_in_words_and_loses_no_take(studio, page):
         button(page, "Keep").click()
         page.locator("#error").wait_for(timeout=60_000)
         error = page.locator("#error").inner_text()
-        assert error.startswith("audio/sources/en/goodbye.wav: unreadable WAV"), error
+        assert error.startswith("audio/en/try_again.wav: cannot write it"), error
         assert "The take is saved as " in error and "press Keep again" in error
         assert button(page, "Keep").is_enabled()
-        assert item(page, "en/try_again").get_attribute("data-status") == "synthetic"
     finally:
-        broken.unlink()
+        built.rmdir()
+        aside.replace(built)
     keep(page)  # the same take, still in the page
     assert item(page, "en/try_again").get_attribute("data-status") == "human"
     assert studio.manifest()["recordings"]["en/try_again"]["source"] == "human"

@@ -32,7 +32,8 @@ def keep_take(
     arriving.replace(kept)
     try:
         # Its summary and warnings go to the terminal the studio runs in, as a build's do.
-        build_all(prompts_dir, audio_dir, progress=False)
+        # Only this prompt is built: keeping a take changes no other recording.
+        build_all(prompts_dir, audio_dir, progress=False, only=f"{language}/{prompt_id}")
     except ConfigError as error:
         raise ConfigError(
             error.path,
