@@ -135,9 +135,9 @@ class _Builder:
         old = read_manifest(audio_dir)
         self.old, self.old_sources = old.recordings, old.sources
         # Building one prompt's recording leaves every other entry exactly as it is.
-        self.recordings: dict[str, Entry] = {k: e for k, e in self.old.items() if k != only}
-        if only is None:
-            self.recordings = {}
+        self.recordings: dict[str, Entry] = {}
+        if only is not None:
+            self.recordings = {k: e for k, e in self.old.items() if k != only}
         self.sources: dict[str, Entry] = dict(self.old_sources) if only else {}
         self.jobs: list[_Job] = []
         self.losses: list[_Loss] = []
@@ -167,6 +167,10 @@ class _Builder:
                     kept += 1
                 elif engine is None:
                     silent.append(key)
+                elif self.only is not None and key in self.old:
+                    # Undoing a keep in the studio gives back what the prompt had, as it was.
+                    self.recordings[key] = self.old[key]
+                    self.report.unchanged.append(key)
                 else:
                     assert unavailable is not None
                     self.losses.append(_Loss(key, prompt, self._why_made(key, prompt), unavailable))
