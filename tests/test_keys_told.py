@@ -222,6 +222,20 @@ NAMED = {
         "5",
         "section 'what_you_can_do'",
     ),
+    "es: the question when words fit two options": (
+        "es.yaml",
+        'Oprime {keys}."',
+        'Oprime {keys}, o 9 para español."',
+        "9",
+        "section 'reach_advocate'",
+    ),
+    "es: another verb of key_prefixes": (
+        "es.yaml",
+        "Para saber qué puede hacer la policía, oprime 1.",
+        "Para saber qué puede hacer la policía, pulsa 6.",
+        "6",
+        "menu 'main'",
+    ),
     "en: the end of a section": (
         "en.yaml",
         "Press 3 to go back, or star for the main menu.",
@@ -339,3 +353,26 @@ def test_a_recording_that_names_a_key_doing_nothing_is_an_error(prompts_copy, tm
     )
     en = prompts_copy / "en.yaml"
     assert problem["where"].endswith(f"en.yaml:{_prompt_line(en, 'not_an_option')}")
+
+
+def test_a_backup_number_s_prompt_is_heard_where_no_key_works(prompts_copy, audio):
+    edit(
+        prompts_copy / "menu.yaml",
+        "  # backups:",
+        '  backups:\n    - number: "+15555550100"\n      say: trying_backup\n  # backups:',
+    )
+    for code, said in (("en", "Trying another line. To stop, press 1."), ("es", "Otra línea.")):
+        edit(
+            prompts_copy / f"{code}.yaml",
+            "  goodbye: >-",
+            f"  trying_backup: {said}\n  goodbye: >-",
+        )
+    (problem,) = key_errors(prompts_copy, audio)
+    assert problem.where.endswith(
+        f"en.yaml:{_prompt_line(prompts_copy / 'en.yaml', 'trying_backup')}"
+    )
+    assert problem.message == (
+        "prompt 'trying_backup' says \"press 1\", but key 1 does nothing while the call is put "
+        "through to the hotline"
+    )
+    assert problem.fix == "change the words: no key does anything there"

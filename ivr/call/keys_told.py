@@ -103,7 +103,8 @@ def _named_but_dead(
     for (source, prompt_id, code, key), where_dead in sorted(dead.items(), key=_by_prompt):
         language = line.languages[code]
         if prompt_id is None:
-            what, where = f"{code}.yaml's which_one question", language.where
+            what = f"{code}.yaml's which_one question"
+            where = language.which_one_where or language.where
         else:
             prompt = language.prompts[prompt_id]
             what = (
@@ -112,6 +113,8 @@ def _named_but_dead(
             where = prompt.where
         unnamed = _untold_nearby(line, where_dead, places)
         fix = f"change the words, or give key {key.key} a use there in menu.yaml"
+        if all(moment.kind != "ask" for moment in where_dead):
+            fix = "change the words: no key does anything there"
         if source:
             fix = "record it again with the prompt's words (`ivr studio`), then `ivr audio build`"
         elif unnamed:

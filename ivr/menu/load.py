@@ -490,6 +490,7 @@ def _language(
         switch_key=switch_key,
         where=file.where(()),
         prompts_where=file.where(("prompts",)),
+        which_one_where=file.where(("which_one",)),
     )
     file.no_unknown_keys()
     return language

@@ -190,6 +190,7 @@ class Language:
     where: Where
     switch_key_where: Where | None = None  # in menu.yaml
     prompts_where: Where | None = None  # its `prompts:`
+    which_one_where: Where | None = None  # its `which_one:`
 
 
 @dataclass(frozen=True)
