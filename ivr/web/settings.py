@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 class SettingsError(ValueError):
@@ -80,7 +80,7 @@ class Settings:
         if not hops.isdigit():
             raise SettingsError(f"PROXY_HOPS should be a whole number, not {hops!r}")
         caller_id = env.get("TRANSFER_CALLER_ID", "to").strip() or "to"
-        if caller_id not in ("to", "from") and not _E164.match(caller_id):
+        if caller_id not in ("to", "from") and not E164.match(caller_id):
             raise SettingsError(
                 f"TRANSFER_CALLER_ID should be to, from or a +E.164 number, not {caller_id!r}"
             )
