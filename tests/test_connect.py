@@ -145,3 +145,14 @@ def test_what_cannot_be_connected_is_said_in_words(twilio, number, env, says):
     assert says in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2
     assert updates(twilio) == []
+
+
+def test_delete_call_logs_refused_by_twilio_says_what_to_check(twilio):
+    result = ivr(
+        "delete-call-logs",
+        **{"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": "wrong", **twilio.env()},
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "ivr: Twilio's API refused: HTTP 401: check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+    )
