@@ -7,6 +7,7 @@ bench/ uses these too, so nothing here needs pytest.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -83,20 +84,27 @@ def edit(path: Path, old: str, new: str) -> int:
 
 
 IVR = str(Path(sys.executable).parent / "ivr")
+# Every setting, as .env.example lists them.
+SETTING_NAMES = re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M)
 
 
 def ivr(
     *args: str, stdin: str = "", timeout: float = 60, cwd: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the `ivr` command installed beside this Python, as staff run it, in `cwd` (default:
-    the project's folder); `env` is added to the environment (an empty value reads as unset)."""
+    the project's folder); `env` is added to the environment (an empty value reads as unset).
+
+    In the project's folder, a developer's own `.env` is not read: every setting is set, empty
+    unless the environment has it, and a variable already set wins over `.env`.
+    """
+    unset = {} if cwd else {name: "" for name in SETTING_NAMES if name not in os.environ}
     return subprocess.run(
         [IVR, *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **env},
+        env={**unset, **os.environ, **env},
         cwd=cwd,
     )
 

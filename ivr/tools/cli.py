@@ -247,8 +247,11 @@ def call(url: str | None, keys: str | None, play_audio: bool, timeline: bool) ->
         else:
             from ivr.web.app import create_app
 
-            # A call tried from the terminal is not the line's usage: it is not counted.
-            app = create_app(replace(settings, log_level="ERROR", usage_db=None, redis_url=None))
+            # A call tried from the terminal is not the line's usage: it is not counted. It is
+            # signed with the auth token, if any, never with a shared key.
+            app = create_app(
+                replace(settings, log_level="ERROR", usage_db=None, redis_url=None, webhook_keys=())
+            )
             post, voice_url = flask_post(app), "http://localhost/voice"
         manifest = read_manifest(settings.audio_dir).recordings
     except (ConfigError, SettingsError) as error:
