@@ -38,7 +38,7 @@ def webhooks(
 ) -> Blueprint:
     """`audio_base` is the recordings' address when configuration fixes it, else None."""
     blueprint = Blueprint("webhooks", __name__)
-    gate = Gate(settings.auth_token, settings.public_base_url)
+    gate = Gate(settings)
     log_webhook = WebhookLog()
 
     @blueprint.errorhandler(Exception)
