@@ -18,7 +18,7 @@ import redis
 
 from ivr.web.settings import Settings, SettingsError
 from ivr.web.usage import Usage
-from ivr.web.usage_store import RedisStore, SqliteStore
+from ivr.web.usage_store import Batch, RedisStore, SqliteStore
 from tests.helpers import TOKEN, start_server, stop_server
 from tests.usage_fixtures import (
     MovedClock,
@@ -179,7 +179,9 @@ def test_the_report_across_midnight_shows_full_days_and_hides_counts_under_ten(t
     [(9, "fewer than 10", "fewer than 10"), (10, "10", "about 10"), (11, "11", "about 10")],
 )
 def test_the_threshold_is_exact_in_a_days_row_and_the_total(tmp_path, count, shown, total):
-    SqliteStore(tmp_path / "usage.sqlite3").add({("2026-02-03", "calls"): count}, date(2026, 3, 1))
+    SqliteStore(tmp_path / "usage.sqlite3").add(
+        Batch({("2026-02-03", "calls"): count}), date(2026, 3, 1)
+    )
     result = ivr_usage(
         "--month", "2026-02", env={"USAGE_DB": str(tmp_path / "usage.sqlite3")}, today="2026-03-01"
     )
@@ -192,9 +194,9 @@ def test_the_threshold_is_exact_in_a_days_row_and_the_total(tmp_path, count, sho
 def test_a_hidden_day_cannot_be_worked_out_from_the_total(tmp_path):
     path = tmp_path / "usage.sqlite3"
     counts = {("2026-02-01", "calls"): 20, ("2026-02-02", "calls"): 34, ("2026-02-03", "calls"): 4}
-    SqliteStore(path).add(counts, date(2026, 3, 1))
+    SqliteStore(path).add(Batch(counts), date(2026, 3, 1))
     days = {f"2026-02-{d:02}": {"calls": 40} for d in range(4, 29)}  # every other day shown
-    SqliteStore(path).add({(day, "calls"): 40 for day in days}, date(2026, 3, 1))
+    SqliteStore(path).add(Batch({(day, "calls"): 40 for day in days}), date(2026, 3, 1))
     report = ivr_usage("--month", "2026-02", env={"USAGE_DB": str(path)}, today="2026-03-01")
     assert cells(report.stdout, "2026-02-03")["calls"] == "fewer than 10"
     shown_days = 20 + 34 + 40 * len(days)
@@ -208,7 +210,12 @@ def test_a_hidden_day_cannot_be_worked_out_from_the_total(tmp_path):
 
 def test_a_redis_that_goes_away_mid_call_leaves_the_call_going_and_one_warning(tmp_path):
     with redis_server(tmp_path) as store:
-        env = {"TWILIO_AUTH_TOKEN": TOKEN, "WEB_CONCURRENCY": "1", "REDIS_URL": store.url}
+        env = {
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "WEB_CONCURRENCY": "1",
+            "REDIS_URL": store.url,
+            "USAGE_BATCH_SECONDS": "1",
+        }
         server = start_server(tmp_path / "server.log", env)
         try:
             call = server.call(call_sid=sid(1)).start().press("1")
@@ -236,7 +243,7 @@ def test_a_redis_that_goes_away_mid_call_leaves_the_call_going_and_one_warning(t
 
 def test_counts_wait_in_memory_while_redis_is_away_and_are_saved_when_it_is_back(tmp_path, caplog):
     first = start_redis(tmp_path)
-    usage = Usage(RedisStore(first.url), flush_seconds=3600, retry_seconds=0)
+    usage = Usage(RedisStore(first.url), batch_seconds=3600, retry_seconds=0)
     usage.count(("calls",))
     assert usage.flush()
     first.stop()
@@ -256,12 +263,23 @@ def test_counts_wait_in_memory_while_redis_is_away_and_are_saved_when_it_is_back
     assert "usage counters are saved again" in caplog.text
 
 
-def test_an_unwritable_usage_db_costs_a_warning_not_a_call(tmp_path, run_server):
-    with run_server({"USAGE_DB": str(tmp_path / "missing" / "usage.sqlite3")}) as server:
+def test_an_unwritable_usage_db_costs_a_warning_not_a_call_and_the_loss_is_said(
+    tmp_path, run_server
+):
+    env = {
+        "USAGE_DB": str(tmp_path / "missing" / "usage.sqlite3"),
+        "USAGE_BATCH_SECONDS": "1",
+        "WEB_CONCURRENCY": "1",
+    }
+    with run_server(env) as server:
         call = server.call().start().press("1").press("0").dial_outcome("completed")
         assert not call.events("error") and call.ended
         wait_until(lambda: NOT_SAVED in server.log())
     assert "usage counters cannot be kept in" in server.log()
+    # calls, first_choice.keys, language.en, section.police.entered, transfer.asked and
+    # transfer.completed: a number, never which counters or which day.
+    lost = re.findall(r"WARNING ivr: usage counters: (.*) could not be saved", server.log())
+    assert lost == ["6 counts"]
 
 
 def test_five_transfers_in_a_row_not_connecting_give_one_warning_for_all_workers(run_server):
@@ -286,8 +304,8 @@ def test_five_transfers_in_a_row_not_connecting_give_one_warning_for_all_workers
 
 def test_sqlite_drops_days_older_than_13_months(tmp_path):
     store = SqliteStore(tmp_path / "usage.sqlite3")
-    store.add({("2026-03-14", "calls"): 3, ("2026-03-15", "calls"): 4}, date(2026, 3, 15))
-    store.add({("2027-04-15", "calls"): 1}, date(2027, 4, 15))
+    store.add(Batch({("2026-03-14", "calls"): 3, ("2026-03-15", "calls"): 4}), date(2026, 3, 15))
+    store.add(Batch({("2027-04-15", "calls"): 1}), date(2027, 4, 15))
     assert store.read(date(2026, 1, 1), date(2027, 12, 31)) == {
         "2026-03-15": {"calls": 4},
         "2027-04-15": {"calls": 1},
@@ -297,7 +315,7 @@ def test_sqlite_drops_days_older_than_13_months(tmp_path):
 def test_redis_expires_each_day_13_months_after_it(tmp_path):
     with redis_server(tmp_path) as server:
         yesterday = datetime.now(UTC).date() - timedelta(1)
-        RedisStore(server.url).add({(yesterday.isoformat(), "calls"): 2}, yesterday)
+        RedisStore(server.url).add(Batch({(yesterday.isoformat(), "calls"): 2}), yesterday)
         client = redis.Redis.from_url(server.url)
         month = yesterday.month + 13
         gone = date(yesterday.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
