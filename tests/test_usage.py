@@ -6,8 +6,11 @@ from __future__ import annotations
 import calendar
 import csv
 import io
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -16,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import redis
 
+from ivr.tools.simulated_call import HttpReply, SimulatedCall
 from ivr.web.settings import Settings, SettingsError
 from ivr.web.usage import Usage
 from ivr.web.usage_store import Batch, RedisStore, SqliteStore
@@ -33,6 +37,11 @@ NOT_SAVED = "usage counters could not be saved"
 
 def sid(n: int) -> str:
     return f"CA{n:032x}"
+
+
+def around_today() -> tuple[date, date]:
+    today = datetime.now(UTC).date()
+    return today - timedelta(1), today + timedelta(1)
 
 
 def wait_until(condition, seconds: float = 10.0) -> None:
@@ -350,3 +359,62 @@ def test_the_report_says_what_is_wrong(tmp_path):
         "no day of 2026-03 has ended yet"
         in ivr_usage("--month", "2026-03", env=env, today="2026-03-01").stderr
     )
+
+
+# --- the browser phone is a demo ---------------------------------------------------------------
+
+
+def through_the_page(server, call_sid: str) -> SimulatedCall:
+    """A call placed as the browser phone places it: each webhook sent to /phone/twiml as
+    JSON, unsigned, for the page to relay as a signed webhook."""
+
+    def post(url: str, params: dict[str, str], headers: dict[str, str]) -> HttpReply:
+        sent = {k: v for k, v in params.items() if k in ("Digits", "DialCallStatus")}
+        status, answer, body = to_the_page(server, url, sent, params["CallSid"])
+        return HttpReply(status, answer["Content-Type"], body)
+
+    return SimulatedCall(post, f"{server.url}/voice", call_sid=call_sid)
+
+
+def to_the_page(server, url: str, params: dict[str, str], call: str):
+    """What the page sends for one webhook: its status, headers and body."""
+    body = json.dumps({"url": url, "params": params, "call": call}).encode()
+    request = urllib.request.Request(
+        f"{server.url}/phone/twiml", body, {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+def test_the_browser_phone_in_production_is_not_counted_nor_hides_a_dead_hotline(tmp_path):
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "PHONE_PAGE": "on", "WEB_CONCURRENCY": "1"}
+    server = start_server(tmp_path / "server.log", env)
+    warning = "the last 5 transfers to the hotline did not connect"
+    try:
+        for n in range(4):
+            server.call(call_sid=sid(300 + n)).start().press("0").dial_outcome("busy")
+        # Anyone can open the page and say that a transfer was answered: it changes nothing.
+        demo = through_the_page(server, sid(310)).start().press("1").press("0")
+        demo.dial_outcome("completed")
+        assert demo.ended and not demo.events("error")
+        server.call(call_sid=sid(304)).start().press("0").dial_outcome("busy")
+        assert warning in server.log(), "the fifth real transfer in a row that did not connect"
+        # A few calls a minute from one client; the sixth is refused, and told when to retry.
+        for n in range(4):
+            assert through_the_page(server, sid(320 + n)).start().waiting_for == "key"
+        refused = through_the_page(server, sid(330))
+        refused.start()
+        assert refused.events("error")[0].text.startswith("application error: HTTP 429")
+        status, headers, body = to_the_page(server, f"{server.url}/voice", {}, sid(331))
+        assert (status, body) == (429, "Too many calls from here: try again in a minute.")
+        assert 1 <= int(headers["Retry-After"]) <= 12
+    finally:
+        stop_server(server)
+    stored = SqliteStore(tmp_path / "usage.sqlite3").read(*around_today())
+    day = {}
+    for counters in stored.values():
+        day.update(counters)
+    assert day == {"calls": 5, "first_choice.keys": 5, "transfer.asked": 5, "transfer.busy": 5}

@@ -76,7 +76,7 @@ def phone_page(
                 "Too many calls from here: try again in a minute.",
                 status=429,
                 mimetype="text/plain",
-                headers={"Retry-After": str(limit.seconds_left())},
+                headers={"Retry-After": str(limit.seconds_to_wait(request.remote_addr))},
             )
         sent = body.get("params")
         given: dict[str, object] = sent if isinstance(sent, dict) else {}

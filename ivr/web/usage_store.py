@@ -9,6 +9,7 @@ written that day, once they are more than 13 months old.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import os
 import sqlite3
 import threading
@@ -91,8 +92,10 @@ class SqliteStore:
     """One file shared by every process on the machine, that keeps no older version of itself.
 
     Its rollback journal holds the pages a batch changes only while the batch is written, and
-    is deleted when it commits; deleted and overwritten rows are zeroed (secure_delete). So the
-    file holds the totals as they are now, and never what they were a batch ago.
+    is deleted when it commits; deleted rows are zeroed (secure_delete). But SQLite leaves
+    stale bytes where a page was rebuilt (a row grown by a batch moves cells about), so after
+    each batch the file is rewritten whole (VACUUM, its copy built in memory): it holds the
+    totals as they are now, and never what they were a batch ago.
     """
 
     def __init__(self, path: Path) -> None:
@@ -104,24 +107,21 @@ class SqliteStore:
 
     def prepare(self) -> str:
         # The file and its tables, made before any server process starts.
-        connection = self._open(before=True)
+        connection = self._open(at_start=True)
         connection.close()
         return str(self.path)
 
-    def _open(self, before: bool = False) -> sqlite3.Connection:
+    def _open(self, at_start: bool = False) -> sqlite3.Connection:
         connection = sqlite3.connect(
             self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA secure_delete=ON")
-        was = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        connection.execute("PRAGMA temp_store=MEMORY")  # VACUUM's copy: in no other file
         # A write-ahead log would keep every batch's version of the table until a checkpoint.
         mode = connection.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
         if mode != "delete":
             connection.close()
             raise sqlite3.OperationalError(f"{self.path} cannot leave journal mode {mode}")
-        if was == "wal" and before:
-            # A file kept by an earlier version: rewritten once, without its old versions.
-            connection.execute("VACUUM")
         connection.execute(
             "CREATE TABLE IF NOT EXISTS usage (day TEXT NOT NULL, name TEXT NOT NULL, "
             "count INTEGER NOT NULL, PRIMARY KEY (day, name)) WITHOUT ROWID"
@@ -130,6 +130,9 @@ class SqliteStore:
             "CREATE TABLE IF NOT EXISTS usage_batches (id TEXT PRIMARY KEY, day TEXT NOT NULL) "
             "WITHOUT ROWID"
         )
+        if at_start:
+            # A file kept by an earlier version (write-ahead log, no secure_delete): rewritten.
+            _rewrite(connection)
         return connection
 
     def _connect(self) -> sqlite3.Connection:
@@ -164,6 +167,7 @@ class SqliteStore:
                     connection.execute("DELETE FROM usage WHERE day < ?", (kept,))
                     connection.execute("DELETE FROM usage_batches WHERE day < ?", (kept,))
             self._dropped = today
+            _rewrite(connection)
 
     def read(self, first: date, last: date) -> Days:
         if not self.path.exists():
@@ -177,6 +181,13 @@ class SqliteStore:
             for day, name, count in rows:
                 days.setdefault(day, {})[name] = count
             return days
+
+
+def _rewrite(connection: sqlite3.Connection) -> None:
+    """The file written afresh from its rows alone: no stale byte of an earlier version."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        # The batch is saved; if another process holds the file, the next batch does this.
+        connection.execute("VACUUM")
 
 
 # One batch, applied once: KEYS are the batch's key, the keys to forget, then a hash per day;
