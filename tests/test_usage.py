@@ -321,6 +321,17 @@ def test_sqlite_drops_days_older_than_13_months(tmp_path):
     }
 
 
+def test_a_usage_db_deleted_to_drop_every_count_is_made_again_by_the_next_batch(tmp_path):
+    path = tmp_path / "usage.sqlite3"
+    store = SqliteStore(path)
+    store.add(Batch({("2026-03-15", "calls"): 3}), date(2026, 3, 15))
+    path.unlink()  # while the server runs, its connection open
+    store.add(Batch({("2026-03-15", "calls"): 2}), date(2026, 3, 15))
+    assert SqliteStore(path).read(date(2026, 3, 1), date(2026, 3, 31)) == {
+        "2026-03-15": {"calls": 2}
+    }
+
+
 def test_redis_expires_each_day_13_months_after_it(tmp_path):
     with redis_server(tmp_path) as server:
         yesterday = datetime.now(UTC).date() - timedelta(1)

@@ -103,6 +103,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
+        self._inode: int | None = None  # of the file the connection has open
         self._dropped: date | None = None  # the day old counters were last dropped
 
     def prepare(self) -> str:
@@ -136,9 +137,18 @@ class SqliteStore:
         return connection
 
     def _connect(self) -> sqlite3.Connection:
-        # A connection never crosses a fork: each server process opens its own.
-        if self._connection is None or self._pid != os.getpid():
+        # A connection never crosses a fork: each server process opens its own. Nor does it
+        # outlive its file: deleted (to drop every count) or replaced, the file is opened
+        # again, and counts never go on into a file no one can read.
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            inode = None
+        if self._connection is None or self._pid != os.getpid() or inode != self._inode:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
             self._connection, self._pid, self._dropped = self._open(), os.getpid(), None
+            self._inode = self.path.stat().st_ino
         return self._connection
 
     def add(self, batch: Batch, today: date) -> None:
