@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import os
 import re
 import sqlite3
 import statistics
@@ -184,6 +185,7 @@ def main() -> int:
         ("Redis", "answers past the timeout"),
         ("Redis", "gone"),
     ]
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         results = [scenario(folder, store, fault, args.seconds) for store, fault in runs]
@@ -192,7 +194,9 @@ def main() -> int:
         "# The usage store at fault",
         "",
         f"`python bench/usage_faults.py --seconds {args.seconds:g}`, one run on a 2-core machine "
-        "shared with the clients and with other engineers' tests: the figures are pessimistic.",
+        "shared with the clients and with other engineers' tests (load average "
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end): the figures are "
+        "pessimistic.",
         "",
         "## Webhooks while the store is at fault",
         "",
