@@ -358,6 +358,11 @@ def test_usage_settings_from_the_environment():
     for bad in ("0", "ten", "-1"):
         with pytest.raises(SettingsError, match="USAGE_MIN_COUNT"):
             Settings.from_env({"USAGE_MIN_COUNT": bad})
+    assert settings.usage_batch_seconds == 600, "a batch every 10 minutes"
+    assert Settings.from_env({"USAGE_BATCH_SECONDS": "60"}).usage_batch_seconds == 60
+    for bad in ("0", "10m", "-1", "1.5"):
+        with pytest.raises(SettingsError, match="USAGE_BATCH_SECONDS should be a whole number"):
+            Settings.from_env({"USAGE_BATCH_SECONDS": bad})
 
 
 def test_the_report_says_what_is_wrong(tmp_path):
