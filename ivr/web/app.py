@@ -63,7 +63,7 @@ def create_app(
     app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign,assignment]
     trust_proxies(app, settings.proxy_hops)
 
-    usage = Usage(_usage_store(settings))
+    usage = Usage(_usage_store(settings), settings.usage_batch_seconds)
     app.extensions["ivr.usage"] = usage
     app.register_blueprint(
         webhooks(settings, answers, audio_base, _deleter(settings, call_records), usage)

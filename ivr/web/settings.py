@@ -67,6 +67,7 @@ class Settings:
     usage_db: Path | None = None
     redis_url: str | None = field(default=None, repr=False)
     usage_min_count: int = 10  # the report shows a smaller count as "fewer than" this
+    usage_batch_seconds: int = 600  # how often each server process saves its counts
 
     @property
     def phone_page_enabled(self) -> bool:
@@ -124,7 +125,11 @@ class Settings:
         min_count = env.get("USAGE_MIN_COUNT", "10").strip() or "10"
         if not (min_count.isdigit() and int(min_count) >= 1):
             raise SettingsError(f"USAGE_MIN_COUNT should be a whole number, not {min_count!r}")
+        batch = env.get("USAGE_BATCH_SECONDS", "600").strip() or "600"
+        if not (batch.isdigit() and int(batch) >= 1):
+            raise SettingsError(f"USAGE_BATCH_SECONDS should be a whole number, not {batch!r}")
         return cls(
+            usage_batch_seconds=int(batch),
             usage_db=Path(env.get("USAGE_DB", "").strip() or "usage.sqlite3"),
             redis_url=env.get("REDIS_URL", "").strip() or None,
             usage_min_count=int(min_count),
