@@ -352,13 +352,19 @@ def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, all_promp
     assert (audio / "en/no_input.wav").exists()
 
 
-def test_without_its_voice_the_build_stops_before_losing_a_recording(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def built_with_a_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of the shipped prompts, every recording built by a stand-in voice."""
     prompts, audio = tmp_path / "prompts", tmp_path / "audio"
     shutil.copytree(ROOT / "prompts", prompts)
     monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice())
     build(prompts, audio)
+    return prompts, audio
+
+
+def test_without_its_voice_the_build_stops_before_losing_a_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts, audio = built_with_a_voice(tmp_path, monkeypatch)
     monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice(installed=False))
     (audio / "en/greeting.wav").unlink()  # deleted, or lost in a checkout
     edit(
@@ -402,10 +408,7 @@ def test_a_person_s_recording_is_never_replaced_by_a_placeholder(
 def test_placeholders_are_kept_when_placeholder_tts_is_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prompts, audio = tmp_path / "prompts", tmp_path / "audio"
-    shutil.copytree(ROOT / "prompts", prompts)
-    monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice())
-    build(prompts, audio)
+    prompts, audio = built_with_a_voice(tmp_path, monkeypatch)
     before = snapshot(audio)
     set_placeholder(prompts, "none")
     monkeypatch.undo()

@@ -222,20 +222,12 @@ class _Builder:
     def _keep_human(self, key: str, prompt: Prompt) -> bool:
         """A human recording whose source file is gone is kept while it says the prompt's words:
         no placeholder may replace a person's voice that cannot be built again."""
-        old = self.old.get(key)
-        if (
-            old is None
-            or old.get("source") != "human"
-            or old.get("text_fingerprint") != fingerprint(prompt.text)
-            or not self._intact(old, f"{key}.wav")
-        ):
+        if not self._keep_earlier(key, prompt, "human"):
             return False
-        self.recordings[key] = {**old, "text": prompt.text}
-        self.report.unchanged.append(key)
         self.report.warnings.append(
-            f"{old.get('source_file') or 'the human recording'} of {key} is missing from "
-            f"{shown(self.audio_dir / SOURCES)}/; its built recording is kept as it is. Restore "
-            "the file (from git) so that it can be built again"
+            f"{self.old[key].get('source_file') or 'the human recording'} of {key} is missing "
+            f"from {shown(self.audio_dir / SOURCES)}/; its built recording is kept as it is. "
+            "Restore the file (from git) so that it can be built again"
         )
         return True
 
@@ -290,11 +282,14 @@ class _Builder:
 
     def _keep_placeholder(self, key: str, prompt: Prompt) -> bool:
         """With no voice to make it, an earlier placeholder still serves if its text holds."""
+        return not self.force and self._keep_earlier(key, prompt, "synthetic")
+
+    def _keep_earlier(self, key: str, prompt: Prompt, source: str) -> bool:
+        """Keep the earlier recording of `source` kind if it says the prompt's words, intact."""
         old = self.old.get(key)
         if (
-            self.force
-            or old is None
-            or old.get("source") != "synthetic"
+            old is None
+            or old.get("source") != source
             or old.get("text_fingerprint") != fingerprint(prompt.text)
             or not self._intact(old, f"{key}.wav")
         ):
