@@ -599,3 +599,31 @@ def test_a_take_s_length_is_read_before_it_is_decoded(tmp_path):
     with pytest.raises(TakeError) as refused:
         take_from_upload("audio/ogg", bytes(data))
     assert str(refused.value).startswith("it is 60 min 0 s long")
+
+
+def test_undoing_a_second_keep_gives_back_the_first_take(studio, page):
+    key = "en/reach.chat"
+    source = studio.audio / "sources/en/reach.chat.ogg"
+    open_studio(page, studio)
+    item(page, key).click()
+    takes = []
+    for seconds in (2.5, 3.5):  # the fake microphone plays the same sound from its start
+        record(page, seconds)
+        keep(page)
+        takes.append((source.read_bytes(), (studio.audio / "en/reach.chat.wav").read_bytes()))
+    assert takes[0][0] != takes[1][0]
+    button(page, "Undo the last keep").click()
+    page.wait_for_function(
+        "() => document.querySelector('#message').textContent.startsWith('Undone:')",
+        timeout=60_000,
+    )
+    assert (
+        page.locator("#message")
+        .inner_text()
+        .startswith("Undone: audio/sources/en/reach.chat.ogg is back")
+    )
+    assert (source.read_bytes(), (studio.audio / "en/reach.chat.wav").read_bytes()) == takes[0]
+    assert (studio.audio / "sources/en/reach.chat.previous.ogg").read_bytes() == takes[1][0]
+    entry = studio.manifest()["recordings"][key]
+    assert (entry["source"], entry["source_file"]) == ("human", "sources/en/reach.chat.ogg")
+    assert about(studio.check(), "en.yaml", "reach.chat") == []
