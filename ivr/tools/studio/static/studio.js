@@ -209,6 +209,7 @@ const visibleLanguage = (p) => !$("language-filter").value || p.language === $("
 
 async function startRecording() {
   if (!selected || recording) return;
+  stopPlaying();
   clearError();
   if (!navigator.mediaDevices?.getUserMedia) {
     showError(
@@ -409,6 +410,7 @@ async function keep() {
     return;
   }
   buttons.keep.disabled = true;
+  stopPlaying();
   clearError();
   say("Keeping the take and building the recording…");
   try {
@@ -472,6 +474,7 @@ async function undo() {
   const prompt = byKey(key);
   if (!prompt?.undo) return;
   buttons.undo.disabled = true;
+  stopPlaying();
   clearError();
   say("Undoing the last keep and building the recording again…");
   try {
@@ -503,6 +506,11 @@ async function undo() {
       showKept(prompt);
     }
   }
+}
+
+// Whatever plays stops when something else is done, so its end never talks over the news.
+function stopPlaying() {
+  for (const audio of [$("preview"), $("kept-audio")]) audio.pause();
 }
 
 function say(text) {
