@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ivr.call.keys_told import key_problems
+from ivr.call.moments import Moment, call_moments
 from ivr.menu.load import load_line
 from ivr.menu.named_keys import keys_named
 from ivr.tools.check import Problem, run_check
@@ -376,3 +378,49 @@ def test_a_backup_number_s_prompt_is_heard_where_no_key_works(prompts_copy, audi
         "through to the hotline"
     )
     assert problem.fix == "change the words: no key does anything there"
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [],
+        [("menu.yaml", '"3": reach_advocate', '"4": reach_advocate')],
+        [
+            ("menu.yaml", "  then: transfer ", "  then: goodbye "),
+            ("menu.yaml", "  tries: 3 ", "  tries: 2 "),
+        ],
+        [
+            (
+                "menu.yaml",
+                "  # backups:",
+                '  backups:\n    - number: "+15555550100"\n      say: trying_backup\n  # backups:',
+            ),
+            (
+                "en.yaml",
+                "  goodbye: >-",
+                "  trying_backup: Trying another line. Press 1.\n  goodbye: >-",
+            ),
+            ("es.yaml", "  goodbye: >-", "  trying_backup: Otra línea.\n  goodbye: >-"),
+        ],
+    ],
+    ids=["shipped", "a key moved", "goodbye after two tries", "a backup number"],
+)
+def test_following_each_call_once_finds_what_following_every_call_finds(prompts_copy, edits):
+    """The check follows calls that differ only in their pace, the privacy tip or where a
+    transfer began once; following every one of them finds the same problems."""
+    for file, old, new in edits:
+        edit(prompts_copy / file, old, new)
+    line = load_line(prompts_copy)
+    assert key_problems(line) == key_problems(line, exhaustive=True)
+
+    def heard(moment: Moment) -> tuple:
+        """What a caller hears and can press; where a transfer began, and whether the privacy
+        tip is still to come before goodbye, are what the quicker way leaves out."""
+        said = tuple(
+            s for s in moment.said if not (moment.kind == "hangup" and s.prompt == "privacy")
+        )
+        node = moment.node if moment.kind == "ask" else ""
+        return moment.kind, moment.language, moment.retry, node, said, moment.works
+
+    quick = {heard(m) for m in call_moments(line)}
+    assert quick == {heard(m) for m in call_moments(line, exhaustive=True)}

@@ -30,13 +30,15 @@ class KeyProblem:
     fix: str
 
 
-def key_problems(line: PhoneLine, recorded: Mapping[str, str] | None = None) -> list[KeyProblem]:
+def key_problems(
+    line: PhoneLine, recorded: Mapping[str, str] | None = None, exhaustive: bool = False
+) -> list[KeyProblem]:
     """Keys named where they do nothing (errors), and keys that work unnamed (warnings).
 
     `recorded`: "<lang>/<prompt id>" -> the words a recording was made from, where they differ
-    from the prompt's; they are held to the same rule.
+    from the prompt's; they are held to the same rule. `exhaustive`: see call_moments.
     """
-    moments = call_moments(line)
+    moments = call_moments(line, exhaustive)
     namers = {code: KeyNamer(language) for code, language in line.languages.items()}
     cache: dict[tuple[str, str], tuple[NamedKey, ...]] = {}
 

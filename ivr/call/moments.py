@@ -38,12 +38,20 @@ class Moment:
     works: frozenset[str]  # keys that do something while it is said and just after
 
 
-def call_moments(line: PhoneLine) -> frozenset[Moment]:
-    """Each distinct moment of every call the line can have."""
+def call_moments(line: PhoneLine, exhaustive: bool = False) -> frozenset[Moment]:
+    """Each distinct moment of every call the line can have.
+
+    Calls that differ only in what cannot change what is heard, nor which keys work, are
+    followed once (see _visited); `exhaustive` follows each, for the tests that show it finds
+    the same.
+    """
     flow = Flow(line)
     speech = SpeechKeys(line)
-    tries = line.no_input.tries
-    first = _visited(flow.greet(), tries)
+
+    def visited(reply: Reply) -> Reply:
+        return _visited(line, reply) if not exhaustive else _as_read(line, reply)
+
+    first = visited(flow.greet())
     replies = {first}  # every reply, each once
     todo: list[Reply] = [first]  # one reply for each state, whose next replies are to find
     expanded = {(type(first), first.state)}
@@ -63,7 +71,7 @@ def call_moments(line: PhoneLine) -> frozenset[Moment]:
         elif isinstance(reply, Transfer):
             after = [flow.dial_ended(state, status) for status in sorted(CONNECTED | NOT_CONNECTED)]
         for following in after:
-            following = _visited(following, tries)
+            following = visited(following)
             replies.add(following)
             if (type(following), following.state) not in expanded:
                 expanded.add((type(following), following.state))
@@ -74,18 +82,26 @@ def call_moments(line: PhoneLine) -> frozenset[Moment]:
     )
 
 
-def _visited(reply: Reply, tries: int) -> Reply:
-    """`reply`, with only what can change what is heard and which keys work: the pace changes
-    only how long the line waits; misses count no higher than the webhook reads them
-    (CallState.parse); and a caller not yet told the privacy tip hears all a caller told it
-    hears, and the tip."""
+def _as_read(line: PhoneLine, reply: Reply) -> Reply:
+    """`reply` as the next webhook reads its state: misses count no higher than the tries."""
     state = reply.state
-    if not (state.slow or state.told_privacy or state.misses > tries):
+    if state.misses <= line.no_input.tries:
         return reply
-    return replace(
-        reply,
-        state=replace(state, slow=False, told_privacy=False, misses=min(state.misses, tries)),
-    )
+    return replace(reply, state=replace(state, misses=line.no_input.tries))
+
+
+def _visited(line: PhoneLine, reply: Reply) -> Reply:
+    """`reply`, with only what can change what is heard and which keys work: the pace changes
+    only how long the line waits; a caller not yet told the privacy tip hears all a caller
+    told it hears, and the tip; and what follows a transfer does not depend on where the call
+    was when it began."""
+    reply = _as_read(line, reply)
+    state = reply.state
+    moved = isinstance(reply, Transfer) and (state.node, state.point) != (line.start, 0)
+    if not (state.slow or state.told_privacy or moved):
+        return reply
+    where = {"node": line.start, "point": 0} if moved else {}
+    return replace(reply, state=replace(state, slow=False, told_privacy=False, **where))
 
 
 def _moment(line: PhoneLine, reply: Reply, works: frozenset[str]) -> Moment:
