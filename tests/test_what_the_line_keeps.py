@@ -27,8 +27,8 @@ ALLOWED = [
     r"\(\d+\)|Using worker: gevent|Booting worker with pid: \d+|Handling signal: term|"
     r"Worker exiting \(pid: \d+\)|Shutting down: Master)",
     r"\S+ \S+Z INFO ivr: usage counters are kept in \S+/usage\.sqlite3",
-    r"\S+ \S+Z WARNING ivr: \d+ recording\(s\) say words their prompt no longer says \(re-record "
-    r"or rebuild them\); callers hear Twilio's voice instead: [\w/., ]+",
+    r"\S+ \S+Z WARNING ivr: \d+ (recording|prompt)[^:]*; callers hear Twilio's voice instead: "
+    r"[\w/., ]+",
     r"\S+ \S+Z INFO ivr: \d+ prompt\(s\) are spoken by Twilio's voice until someone records them "
     r"\(their language has no placeholder voice\): [\w/., ]+",
     r"\S+ \S+Z WARNING ivr: refused /voice: missing or invalid X-Twilio-Signature",
