@@ -334,14 +334,87 @@ def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, all_promp
     assert (greeting["source"], greeting["engine"]) == ("synthetic", "tone-tts 1.0")
     assert "To talk with an advocate" in greeting["text"]
 
-    # Without the engine, placeholders whose text holds are kept; a changed one is dropped.
+    # Without the engine, placeholders whose text holds are kept.
     monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice(installed=False))
-    edit(prompts / "en.yaml", "Sorry, I did not hear a key.", "Sorry, I heard no key.")
     report = build(prompts, audio)
-    assert report.built == [] and report.no_recording == ["en/no_input"]
-    assert report.removed == ["en/no_input"]
-    assert len(report.unchanged) == all_prompts - 1
-    assert not (audio / "en/no_input.wav").exists()
+    assert report.built == [] and report.removed == [] and report.no_recording == []
+    assert len(report.unchanged) == all_prompts
+
+    # A changed one cannot be made again: the build stops, and nothing is lost.
+    before = snapshot(audio)
+    line = edit(prompts / "en.yaml", "Sorry, I did not hear a key.", "Sorry, I heard no key.")
+    with pytest.raises(ConfigError) as stopped:
+        build(prompts, audio)
+    assert (stopped.value.path, stopped.value.line) == (prompts / "en.yaml", line)
+    assert "tone-tts is not installed: en/no_input (its words changed)" in stopped.value.message
+    assert "Nothing was changed" in stopped.value.message
+    assert snapshot(audio) == before
+    assert (audio / "en/no_input.wav").exists()
+
+
+def built_with_a_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of the shipped prompts, every recording built by a stand-in voice."""
+    prompts, audio = tmp_path / "prompts", tmp_path / "audio"
+    shutil.copytree(ROOT / "prompts", prompts)
+    monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice())
+    build(prompts, audio)
+    return prompts, audio
+
+
+def test_without_its_voice_the_build_stops_before_losing_a_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts, audio = built_with_a_voice(tmp_path, monkeypatch)
+    monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice(installed=False))
+    (audio / "en/greeting.wav").unlink()  # deleted, or lost in a checkout
+    edit(
+        prompts / "menu.yaml", "      - police.arrest\n", "      - police.arrest\n      - zz.new\n"
+    )
+    for code in ("en", "es"):
+        edit(prompts / f"{code}.yaml", "prompts:\n", "prompts:\n  zz.new: Something new.\n")
+    before = snapshot(audio)
+    with pytest.raises(ConfigError) as stopped:
+        build(prompts, audio)
+    message = stopped.value.message
+    assert "recording(s) need the placeholder voice, and tone-tts is not installed" in message
+    assert "en/greeting (en/greeting.wav is missing)" in message
+    assert "en/zz.new (no recording yet)" in message
+    assert snapshot(audio) == before
+    assert "en/greeting" in manifest(audio)["recordings"]
+
+
+def test_a_person_s_recording_is_never_replaced_by_a_placeholder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its source gone (not committed, or deleted), the recording built from it is kept."""
+    prompts, audio = tmp_path / "prompts", tmp_path / "audio"
+    shutil.copytree(ROOT / "prompts", prompts)
+    source = write_source(audio, "greeting", "wav", tone())
+    monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice())
+    build(prompts, audio)
+    kept = (audio / "en/greeting.wav").read_bytes()
+    source.unlink()
+    for installed in (True, False):
+        monkeypatch.setattr(build_module, "engine_for", lambda name, i=installed: ToneVoice(i))
+        report = build(prompts, audio)
+        assert "en/greeting" in report.unchanged
+        assert any(
+            "sources/en/greeting.wav of en/greeting is missing" in w for w in report.warnings
+        )
+        assert (audio / "en/greeting.wav").read_bytes() == kept
+        assert manifest(audio)["recordings"]["en/greeting"]["source"] == "human"
+
+
+def test_placeholders_are_kept_when_placeholder_tts_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts, audio = built_with_a_voice(tmp_path, monkeypatch)
+    before = snapshot(audio)
+    set_placeholder(prompts, "none")
+    monkeypatch.undo()
+    report = build(prompts, audio)
+    assert report.removed == [] and report.built == []
+    assert snapshot(audio) == before
 
 
 def test_the_meter_reads_a_reference_tone(tmp_path: Path) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.request
 from email.utils import format_datetime
 
 import pytest
 
+from ivr.web.app import create_app
+from ivr.web.settings import Settings
 from tests.audio_files import mulaw_wav, write_audio_dir
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +62,20 @@ def test_a_recording_missing_on_disk_is_spoken(audio_server, en):
 
 
 def test_the_server_says_once_at_start_up_what_it_will_speak(audio_server):
+    """One short line per kind of problem; what changes what callers hear comes first."""
     server, _, _ = audio_server
-    log = server.log()
-    assert log.count("have no fresh recording") == 1
-    assert "en/not_an_option: stale: the prompt's text changed" in log
-    assert "en/no_input: missing file en/no_input.wav" in log
-    assert "en/greeting:" not in log
+    lines = [line for line in server.log().splitlines() if "Twilio's voice" in line]
+    assert len(lines) == 4, lines
+    stale, missing, unmade, waiting = lines
+    assert "WARNING ivr: 1 recording(s) say words their prompt no longer says" in stale
+    assert stale.endswith("callers hear Twilio's voice instead: en/not_an_option")
+    assert "WARNING ivr: 1 recording file(s) are missing" in missing
+    assert missing.endswith(": en/no_input")
+    assert "WARNING ivr: " in unmade and "prompt(s) have no recording" in unmade
+    assert "INFO ivr: 41 prompt(s) are spoken by Twilio's voice until someone records" in waiting
+    assert waiting.endswith("es/danger, es/language_offer, es/greeting and 38 more")
+    assert all(len(line) < 250 for line in lines)
+    assert "en/greeting" not in " ".join(lines)
 
 
 def _get(url: str, method: str = "GET", headers: dict[str, str] | None = None):
@@ -141,3 +153,23 @@ def test_a_broken_manifest_stops_start_up_with_its_line(tmp_path):
     with pytest.raises(ConfigError) as caught:
         read_manifest(tmp_path)
     assert caught.value.line == 3
+
+
+def test_a_deleted_recording_is_the_first_line_of_the_start_up_log(tmp_path, capfd):
+    """The greeting's recording deleted: a line of its own, above the Spanish prompts that wait
+    for a person, and not one line of everything together."""
+    audio = tmp_path / "audio"
+    shutil.copytree(ROOT / "audio", audio)
+    (audio / "en/greeting.wav").unlink()
+    settings = Settings(
+        prompts_dir=ROOT / "prompts", audio_dir=audio, usage_db=tmp_path / "usage.sqlite3"
+    )
+    capfd.readouterr()
+    create_app(settings)
+    said = [line for line in capfd.readouterr().err.splitlines() if "Twilio's voice" in line]
+    assert len(said) == 2, said
+    assert said[0].endswith(
+        "WARNING ivr: 1 recording file(s) are missing from the audio folder (rebuild them); "
+        "callers hear Twilio's voice instead: en/greeting"
+    )
+    assert " INFO ivr: 41 prompt(s) are spoken by Twilio's voice until someone records" in said[1]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -163,8 +165,9 @@ def test_an_unreachable_section_and_a_menu_with_no_way_back(prompts_copy, audio_
 
 
 def test_a_missing_recording_is_a_warning_and_json_output(prompts_copy, audio_copy):
+    """Where the language has no placeholder voice (Spanish), a prompt waits for a person."""
     manifest = json.loads((audio_copy / "manifest.json").read_text())
-    del manifest["recordings"]["en/goodbye"]
+    del manifest["recordings"]["es/goodbye"]
     (audio_copy / "manifest.json").write_text(json.dumps(manifest))
     result = ivr_check(prompts_copy, audio_copy, "--json")
     assert result.returncode == 0
@@ -229,3 +232,72 @@ def test_a_spoken_form_that_misses_a_digit_is_an_error_at_its_line(prompts_copy,
     assert problem.where.endswith(f"es.yaml:{line}")
     assert problem.message == "the spoken form of 22522 says 2522, not 22522"
     assert "dos dos cinco dos dos" in problem.fix
+
+
+# --- recordings are never lost ------------------------------------------------------------------
+
+
+def _manifest(audio: Path) -> dict:
+    return json.loads((audio / "manifest.json").read_text())
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("piper") is not None, reason="piper is installed: the voice is there"
+)
+def test_without_the_voice_the_build_never_drops_a_recording(tmp_path):
+    """As make's .venv is: pydub and ffmpeg, no piper. The greeting's recording is deleted and
+    `ivr audio build` run as the check suggests: it stops, naming what to install, and the
+    check goes on refusing until the recording is back."""
+    prompts, audio = tmp_path / "prompts", tmp_path / "audio"
+    shutil.copytree(ROOT / "prompts", prompts)
+    shutil.copytree(ROOT / "audio", audio)
+    (audio / "en/greeting.wav").unlink()
+    manifest = (audio / "manifest.json").read_bytes()
+    files = sorted(p.name for p in (audio / "en").iterdir())
+    env = {"PROMPTS_DIR": str(prompts), "AUDIO_DIR": str(audio)}
+    checked = ivr("check", **env)
+    assert checked.returncode == 1
+    assert (
+        "prompt 'greeting'" in checked.stdout and "missing file en/greeting.wav" in checked.stdout
+    )
+    built = ivr("audio", "build", timeout=120, **env)
+    assert built.returncode != 0
+    assert "pip install -e '.[audio]'" in built.stderr
+    assert "en/greeting (en/greeting.wav is missing)" in built.stderr
+    assert "Nothing was changed" in built.stderr
+    assert (audio / "manifest.json").read_bytes() == manifest
+    assert sorted(p.name for p in (audio / "en").iterdir()) == files
+    assert ivr("check", **env).returncode == 1
+
+
+def test_a_prompt_renamed_with_its_human_recording_left_behind_is_an_error(
+    prompts_copy, audio_copy
+):
+    manifest = _manifest(audio_copy)
+    entry = manifest["recordings"]["en/police.arrest"]
+    entry.update(source="human", source_file="sources/en/police.arrest.ogg")
+    (audio_copy / "manifest.json").write_text(json.dumps(manifest))
+    edit(prompts_copy / "menu.yaml", "      - police.arrest\n", "      - police.arrested\n")
+    for code in ("en", "es"):
+        edit(prompts_copy / f"{code}.yaml", "  police.arrest:", "  police.arrested:")
+    (problem,) = [
+        p for p in errors(prompts_copy, audio_copy) if "belongs to no prompt" in p.message
+    ]
+    assert problem.where.endswith("manifest.json")
+    assert "sources/en/police.arrest.ogg" in problem.message
+    assert "`ivr audio build` would drop it" in problem.message
+    assert "if the prompt is now 'police.arrested', rename the file after it" in problem.fix
+
+
+def test_a_prompt_without_a_recording_is_an_error_where_its_language_has_a_voice(
+    prompts_copy, audio_copy
+):
+    manifest = _manifest(audio_copy)
+    del manifest["recordings"]["en/goodbye"], manifest["recordings"]["es/goodbye"]
+    (audio_copy / "manifest.json").write_text(json.dumps(manifest))
+    found = {
+        (p.where.split("/")[-1].split(":")[0], p.severity)
+        for p in run_check(prompts_copy, audio_copy)
+        if "prompt 'goodbye' has no recording" in p.message
+    }
+    assert found == {("en.yaml", "error"), ("es.yaml", "warning")}

@@ -80,12 +80,178 @@ def test_not_a_phone_key(prompts_copy):
     assert _error(prompts_copy).line == line
 
 
-def test_a_missing_prompt_is_named_with_where_it_is_used(prompts_copy):
-    edit(prompts_copy / "menu.yaml", "      - police.arrest", "      - police.arrests")
+def test_a_misspelt_point_id_is_reported_at_its_own_line_with_the_closest_id(prompts_copy):
+    line = edit(prompts_copy / "menu.yaml", "      - police.arrest", "      - police.arest")
     error = _error(prompts_copy)
-    assert error.path.name == "en.yaml"
-    assert "'police.arrests' is missing" in str(error)
-    assert "menu.yaml:" in str(error)
+    assert (error.path.name, error.line) == ("menu.yaml", line)
+    assert "'police.arest' is no prompt in en.yaml or es.yaml" in error.message
+    en = prompts_copy / "en.yaml"
+    assert f"did you mean 'police.arrest' ({en}:{_line_of(en, '  police.arrest:')})?" in str(error)
+
+
+def test_a_prompt_id_misspelt_in_one_language_file_is_reported_there(prompts_copy):
+    es = prompts_copy / "es.yaml"
+    line = edit(es, "  police.arrest:", "  police.arrets:")
+    error = _error(prompts_copy)
+    assert (error.path, error.line) == (es, line)
+    assert "prompt 'police.arrets' is used by no menu or section" in error.message
+    assert "did you mean 'police.arrest' (used at " in error.message
+    assert f"menu.yaml:{_line_of(prompts_copy / 'menu.yaml', '- police.arrest')})" in str(error)
+
+
+def test_a_new_point_without_prompts_says_where_to_add_them(prompts_copy):
+    line = edit(
+        prompts_copy / "menu.yaml", "      - police.arrest", "      - police.arrest\n      - zz.new"
+    )
+    error = _error(prompts_copy)
+    assert (error.path.name, error.line) == ("menu.yaml", line + 1)
+    assert "'zz.new' is no prompt in en.yaml or es.yaml; add it under prompts: in each" in str(
+        error
+    )
+
+
+def test_a_prompt_missing_from_one_language_file_is_named_with_where_it_is_used(prompts_copy):
+    es = prompts_copy / "es.yaml"
+    edit(es, '  police.arrest:\n    passage: "Arrestar a tu pareja abusiva"\n', "")
+    error = _error(prompts_copy)
+    assert (error.path, error.line) == (es, _line_of(es, "prompts:"))
+    assert "prompt 'police.arrest' is missing (used at " in error.message
+    assert "menu.yaml:" in error.message
+
+
+def test_a_misspelt_key_target_names_the_closest(prompts_copy):
+    line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"3": reach_advocat')
+    error = _error(prompts_copy)
+    assert error.line == line
+    assert "did you mean 'reach_advocate'?" in error.message
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("menu.yaml", '      "3": reach_advocate', "      3: reach_advocate"),
+        ("menu.yaml", '  next: "1"', "  next: 1"),  # a value may be unquoted: it is read as "1"
+        ("en.yaml", '  "3": [three]', "  3: [three]"),
+        ("es.yaml", '  "22522": "dos dos', '  22522: "dos dos'),
+    ],
+)
+def test_an_unquoted_digit_key_says_to_quote_it(prompts_copy, file, old, new):
+    line = edit(prompts_copy / file, old, new)
+    if "next" in old:
+        load_line(prompts_copy)
+        return
+    error = _error(prompts_copy)
+    assert (error.path.name, error.line) == (file, line)
+    key = new.split(":")[0].strip()
+    assert f'write the key {key} in quotes, "{key}":' in error.message
+
+
+# (file, old, new, the line of the mistake from the edited line, words of the message)
+SYNTAX = {
+    "a colon inside a value": (
+        "en.yaml",
+        "  not_an_option: Sorry, that is not an option.",
+        "  not_an_option: Sorry: that is not an option.",
+        0,
+        "a colon followed by a space inside a value; put the whole value in quotes",
+    ),
+    "a key without its colon": (
+        "en.yaml",
+        "  keys_only: I will listen for keys only now.",
+        "  keys_only I will listen for keys only now.",
+        0,
+        "a key without its colon",
+    ),
+    "a key without its colon before a nested one": (
+        "menu.yaml",
+        "  main:\n    prompt: main_menu",
+        "  main\n    prompt: main_menu",
+        0,
+        "a key without its colon",
+    ),
+    "no space after a colon": (
+        "en.yaml",
+        "  keys_only: I will listen",
+        "  keys_only:I will listen",
+        0,
+        "put a space after the colon",
+    ),
+    "a key indented one space too far": (
+        "menu.yaml",
+        "  point: 3 ",
+        "   point: 3 ",
+        0,
+        "indent it like the line above",
+    ),
+    "a key indented under one that has a value": (
+        "menu.yaml",
+        "  factor: 2 ",
+        "    factor: 2 ",
+        0,
+        "indented further than the line above, which already has a value",
+    ),
+    "a list item indented one space too little": (
+        "menu.yaml",
+        "      - police.arrest",
+        "     - police.arrest",
+        0,
+        "line up",
+    ),
+    "a list item without its dash": (
+        "menu.yaml",
+        "      - police.arrest",
+        "      police.arrest",
+        0,
+        "start it with - like the others",
+    ),
+    "a tab": ("menu.yaml", "  tries: 3", "\ttries: 3", 0, "a tab; YAML indents with spaces only"),
+    "a quote never closed": (
+        "en.yaml",
+        'which_one: "Did you mean {options}? Press {keys}."',
+        'which_one: "Did you mean {options}? Press {keys}.',
+        0,
+        "a quote opened on this line is never closed on it",
+    ),
+    "text after a closing quote": (
+        "es.yaml",
+        'which_one: "¿Quisiste decir {options}? Oprime {keys}."',
+        'which_one: "¿Quisiste decir {options}?" Oprime {keys}.',
+        0,
+        "more text after a closing quote",
+    ),
+    "a list never closed": (
+        "en.yaml",
+        "  police: [police, the police, what can the police do, cops]",
+        "  police: [police, the police, what can the police do, cops",
+        0,
+        "a [ opened on this line is not closed with ]",
+    ),
+    "a text line indented like a key": (
+        "en.yaml",
+        "    For other ways to reach an advocate, by text or chat, press 3.",
+        "  For other ways to reach an advocate, by text or chat, press 3.",
+        0,
+        "indent it like that text",
+    ),
+    "a value starting with a backquote": (
+        "en.yaml",
+        "  keys_only: I will listen for keys only now.",
+        "  keys_only: `I` will listen for keys only now.",
+        0,
+        "a value cannot start with `; put it in quotes",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", SYNTAX)
+def test_a_yaml_syntax_error_says_what_is_wrong_at_the_line_to_fix(prompts_copy, what):
+    file, old, new, offset, words = SYNTAX[what]
+    line = edit(prompts_copy / file, old, new)
+    error = _error(prompts_copy)
+    assert (error.path.name, error.line) == (file, line + offset), str(error)
+    assert words in error.message, str(error)
+    for parser_words in ("mapping values", "<block end>", "expected", "scanning", "token"):
+        assert parser_words not in error.message
 
 
 def test_a_passage_that_is_not_in_the_document(prompts_copy):

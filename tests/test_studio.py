@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -16,9 +17,12 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 from ivr.menu.load import load_line
+from ivr.tools.studio.take_length import container_seconds
+from ivr.tools.studio.takes import TakeError, take_from_upload
 from tests.helpers import ROOT, chromium_or_skip, free_port, ivr
 
 CHROMIUM, sync_api = chromium_or_skip("the studio")
@@ -258,7 +262,15 @@ def test_record_stop_play_and_keep_a_stale_prompt(studio, page):
     assert not (studio.audio / "sources/en/no_input.wav").exists()
     assert "sources/en/no_input.previous.wav" not in manifest["sources"]
     build = ivr("audio", "build", timeout=120, **studio.env)
-    assert build.returncode == 0 and "previous" not in build.stderr + build.stdout, build.stderr
+    assert "previous" not in build.stderr + build.stdout, build.stderr
+    if importlib.util.find_spec("piper") is None:
+        # not_understood's words changed since its person recorded it, and there is no voice
+        # to make a placeholder: the build keeps everything and says so.
+        assert build.returncode != 0
+        assert "1 recording(s) need the placeholder voice" in build.stderr
+        assert "en/not_understood (its words changed)" in build.stderr
+    else:
+        assert build.returncode == 0, build.stderr
 
 
 def test_a_stale_prompt_shows_the_words_that_changed(studio, page):
@@ -277,8 +289,10 @@ def test_a_stale_prompt_shows_the_words_that_changed(studio, page):
 
 
 def test_a_failed_build_is_said_in_words_and_loses_no_take(studio, page):
-    broken = studio.audio / "sources/en/goodbye.wav"
-    broken.write_bytes(b"not a recording")  # another prompt's file: the build stops there
+    built = studio.audio / "en/try_again.wav"
+    aside = built.with_name("try_again.wav.aside")
+    built.replace(aside)
+    built.mkdir()  # where the recording goes, a folder: the build cannot write it
     try:
         open_studio(page, studio)
         item(page, "en/try_again").click()
@@ -286,12 +300,12 @@ def test_a_failed_build_is_said_in_words_and_loses_no_take(studio, page):
         button(page, "Keep").click()
         page.locator("#error").wait_for(timeout=60_000)
         error = page.locator("#error").inner_text()
-        assert error.startswith("audio/sources/en/goodbye.wav: unreadable WAV"), error
+        assert error.startswith("audio/en/try_again.wav: cannot write it"), error
         assert "The take is saved as " in error and "press Keep again" in error
         assert button(page, "Keep").is_enabled()
-        assert item(page, "en/try_again").get_attribute("data-status") == "synthetic"
     finally:
-        broken.unlink()
+        built.rmdir()
+        aside.replace(built)
     keep(page)  # the same take, still in the page
     assert item(page, "en/try_again").get_attribute("data-status") == "human"
     assert studio.manifest()["recordings"]["en/try_again"]["source"] == "human"
@@ -404,3 +418,212 @@ def test_without_the_audio_tools_it_says_what_to_install():
     assert done.stderr == (
         "ivr: pydub is missing; the studio needs the audio tools: pip install -e '.[audio]'\n"
     )
+
+
+# --- a flagged take, undoing a keep, the line's own recording, and takes too long ----------------
+
+
+def prompt_json(studio: Studio, key: str) -> dict:
+    with urllib.request.urlopen(f"{studio.url}/studio/prompts", timeout=30) as reply:
+        groups = json.loads(reply.read())["groups"]
+    return next(p for g in groups for p in g["prompts"] if p["key"] == key)
+
+
+def post(studio: Studio, path: str, data: bytes, content_type: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{studio.url}{path}", data=data, headers={"Content-Type": content_type}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_flagged_take_is_kept_only_on_a_second_deliberate_press(studio, playwright, tmp_path):
+    key = "en/privacy"
+    built = studio.audio / "en/privacy.wav"
+    before = built.read_bytes()
+    browser = microphone(playwright, voice_wav(tmp_path / "loud.wav", 0.0))  # full scale: clips
+    try:
+        page = browser.new_page()
+        open_studio(page, studio)
+        item(page, key).click()
+        record(page, 1.0)  # and far too short for the words
+        warnings = page.locator("#warnings li").all_inner_texts()
+        assert [w.split(":")[0] for w in warnings] == [
+            "Clipped",
+            "Much shorter than the words need",
+        ]
+        button(page, "Keep").click()
+        # Nothing is kept: the page asks for a second, deliberate press.
+        assert button(page, "Keep anyway").is_enabled()
+        assert page.locator("#message").inner_text().startswith("This take was flagged")
+        assert not list((studio.audio / "sources/en").glob("privacy.*"))
+        assert built.read_bytes() == before
+        button(page, "Keep anyway").click()
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.startsWith('Kept')",
+            timeout=60_000,
+        )
+        assert item(page, key).get_attribute("data-status") == "human"
+        assert button(page, "Keep").is_disabled()  # the page holds no take for it any more
+    finally:
+        browser.close()
+    assert studio.manifest()["recordings"][key]["source"] == "human"
+
+
+def test_the_studio_itself_keeps_a_flagged_take_only_when_told_twice(studio, tmp_path):
+    """The same rule without the page: a flagged take sent to Keep is refused until the
+    request says it was meant."""
+    key = "en/transfer_failed"
+    fingerprint = prompt_json(studio, key)["fingerprint"]
+    clipped = voice_wav(tmp_path / "clipped.wav", 0.0, seconds=13.0).read_bytes()
+    path = f"/studio/keep/{key}?fingerprint={fingerprint}"
+    code, body = post(studio, path, clipped, "audio/wav")
+    assert (code, body["flagged"]) == (409, True)
+    assert body["error"].startswith("This take was flagged: Clipped: ")
+    assert not list((studio.audio / "sources/en").glob("transfer_failed.*"))
+    code, body = post(studio, f"{path}&flagged=keep", clipped, "audio/wav")
+    assert code == 200, body
+    assert body["kept"] == "audio/sources/en/transfer_failed.wav"
+
+
+def test_the_last_keep_can_be_undone_from_the_page_and_done_again(studio, page):
+    key = "en/goodbye"  # a synthetic placeholder, which no voice here could make again
+    built = studio.audio / "en/goodbye.wav"
+    placeholder, entry = built.read_bytes(), studio.manifest()["recordings"][key]
+    open_studio(page, studio)
+    item(page, key).click()
+    assert button(page, "Undo the last keep").is_disabled()
+    record(page, 15.0)
+    keep(page)
+    kept = built.read_bytes()
+    assert studio.manifest()["recordings"][key]["source"] == "human"
+
+    button(page, "Undo the last keep").click()
+    page.wait_for_function(
+        "() => document.querySelector('#message').textContent.startsWith('Undone')",
+        timeout=60_000,
+    )
+    assert page.locator("#error").is_hidden(), page.locator("#error").inner_text()
+    assert item(page, key).get_attribute("data-status") == "synthetic"
+    assert built.read_bytes() == placeholder
+    assert studio.manifest()["recordings"][key] == entry
+    assert not (studio.audio / "sources/en/goodbye.ogg").exists()
+    assert (studio.audio / "sources/en/goodbye.previous.ogg").is_file()
+
+    button(page, "Undo the last keep").click()  # and back to the take kept
+    page.wait_for_function(
+        "() => document.querySelector('#message').textContent.startsWith('Undone:')"
+        " && document.querySelector('#current-status').textContent === 'human recording'",
+        timeout=60_000,
+    )
+    assert built.read_bytes() == kept
+    assert (studio.audio / "sources/en/goodbye.ogg").is_file()
+    assert about(studio.check(), "en.yaml", "goodbye") == []
+
+
+def test_the_line_s_recording_plays_from_the_page(studio, page):
+    key = "en/connecting"
+    open_studio(page, studio)
+    item(page, "en/not_understood").click()  # stale: the line does not play it
+    assert button(page, "Play the line's recording").is_disabled()
+    item(page, key).click()
+    button(page, "Play the line's recording").click()
+    page.wait_for_function("() => document.querySelector('#kept-audio').currentTime > 0.3")
+    source = page.evaluate("() => document.querySelector('#kept-audio').src")
+    with urllib.request.urlopen(source, timeout=10) as reply:
+        assert reply.headers["Content-Type"] == "audio/wav"
+        assert reply.read() == (studio.audio / "en/connecting.wav").read_bytes()
+
+
+def test_a_take_of_minutes_is_refused_before_it_is_opened(studio, tmp_path):
+    long_take = tmp_path / "long.webm"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=200:duration=200"),
+            *("-ac", "1", "-c:a", "libopus", "-b:a", "6k", "-f", "webm", str(long_take)),
+        ],
+        check=True,
+        timeout=120,
+    )
+    fingerprint = prompt_json(studio, "en/keys_only")["fingerprint"]
+    code, body = post(
+        studio,
+        f"/studio/takes/en/keys_only?fingerprint={fingerprint}",
+        long_take.read_bytes(),
+        "audio/webm",
+    )
+    assert code == 422
+    assert body["error"] == (
+        "This take cannot be used: it is 3 min 20 s long, and a take over 3 minutes is not "
+        "opened: a prompt takes seconds. Was Stop missed? Record it again"
+    )
+
+
+def test_a_browser_take_s_length_is_read_from_its_webm_container(studio, page):
+    open_studio(page, studio)
+    item(page, "en/more_time_on").click()
+    record(page, 3.0)
+    data = bytes(
+        page.evaluate(
+            "async () => Array.from(new Uint8Array(await takes.get(selected).blob.arrayBuffer()))"
+        )
+    )
+    assert data[:4] == b"\x1a\x45\xdf\xa3"  # Chromium records WebM
+    seconds = container_seconds("webm", data)
+    assert seconds is not None
+    said = float(page.locator("#measurements").inner_text().split("Take ")[1].split(" s")[0])
+    assert abs(seconds - said) < 0.1
+
+
+def test_a_take_s_length_is_read_before_it_is_decoded(tmp_path):
+    """A two-second Opus file whose last page says it ends an hour in: refused on its word,
+    before a decoder reads it (which would find two seconds)."""
+    short = tmp_path / "short.ogg"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=200:duration=2"),
+            *("-ac", "1", "-c:a", "libopus", "-f", "ogg", str(short)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    data = bytearray(short.read_bytes())
+    assert 1.9 < container_seconds("ogg", bytes(data)) < 2.1
+    last = data.rfind(b"OggS")
+    data[last + 6 : last + 14] = struct.pack("<q", 3600 * 48000 + 312)
+    with pytest.raises(TakeError) as refused:
+        take_from_upload("audio/ogg", bytes(data))
+    assert str(refused.value).startswith("it is 60 min 0 s long")
+
+
+def test_undoing_a_second_keep_gives_back_the_first_take(studio, page):
+    key = "en/reach.chat"
+    source = studio.audio / "sources/en/reach.chat.ogg"
+    open_studio(page, studio)
+    item(page, key).click()
+    takes = []
+    for seconds in (2.5, 3.5):  # the fake microphone plays the same sound from its start
+        record(page, seconds)
+        keep(page)
+        takes.append((source.read_bytes(), (studio.audio / "en/reach.chat.wav").read_bytes()))
+    assert takes[0][0] != takes[1][0]
+    button(page, "Undo the last keep").click()
+    page.wait_for_function(
+        "() => document.querySelector('#message').textContent.startsWith('Undone:')",
+        timeout=60_000,
+    )
+    assert (
+        page.locator("#message")
+        .inner_text()
+        .startswith("Undone: audio/sources/en/reach.chat.ogg is back")
+    )
+    assert (source.read_bytes(), (studio.audio / "en/reach.chat.wav").read_bytes()) == takes[0]
+    assert (studio.audio / "sources/en/reach.chat.previous.ogg").read_bytes() == takes[1][0]
+    entry = studio.manifest()["recordings"][key]
+    assert (entry["source"], entry["source_file"]) == ("human", "sources/en/reach.chat.ogg")
+    assert about(studio.check(), "en.yaml", "reach.chat") == []

@@ -27,7 +27,10 @@ ALLOWED = [
     r"\(\d+\)|Using worker: gevent|Booting worker with pid: \d+|Handling signal: term|"
     r"Worker exiting \(pid: \d+\)|Shutting down: Master)",
     r"\S+ \S+Z INFO ivr: usage counters are kept in \S+/usage\.sqlite3",
-    r"\S+ \S+Z WARNING ivr: \d+ prompt\(s\) have no fresh recording and are spoken with <Say>: .*",
+    r"\S+ \S+Z WARNING ivr: \d+ (recording|prompt)[^:]*; callers hear Twilio's voice instead: "
+    r"[\w/., ]+",
+    r"\S+ \S+Z INFO ivr: \d+ prompt\(s\) are spoken by Twilio's voice until someone records them "
+    r"\(their language has no placeholder voice\): [\w/., ]+",
     r"\S+ \S+Z WARNING ivr: refused /voice: missing or invalid X-Twilio-Signature",
     r"\S+ \S+Z ERROR ivr: webhook /key failed; the caller is sent to the hotline",
     r"\S+ \S+Z ERROR ivr: Twilio used the Fallback URL: the primary webhook failed",

@@ -34,11 +34,25 @@ class Recording:
         return f"{self.file}?v={self.sha256[:16]}"
 
 
+# Why a prompt has no fresh recording.
+NO_RECORDING = "no recording"
+STALE = "stale"
+FILE_MISSING = "file missing"
+FILE_CHANGED = "file changed"
+
+
+@dataclass(frozen=True)
+class NotFresh:
+    key: str  # "en/greeting"
+    kind: str  # NO_RECORDING, STALE, FILE_MISSING or FILE_CHANGED
+    why: str  # in words
+
+
 @dataclass(frozen=True)
 class Recordings:
     by_prompt: MappingProxyType[str, Recording]  # "en/greeting" -> fresh recording
     by_file: MappingProxyType[str, Recording]  # "en/greeting.wav" -> the same
-    not_fresh: tuple[str, ...]  # "en/x: why", for the start-up log
+    not_fresh: tuple[NotFresh, ...]  # for the start-up log
 
     def fresh(self, language: str, prompt_id: str) -> Recording | None:
         return self.by_prompt.get(f"{language}/{prompt_id}")
@@ -47,14 +61,13 @@ class Recordings:
 def load_recordings(audio_dir: Path, line: PhoneLine) -> Recordings:
     entries = read_manifest(audio_dir).recordings
     fresh: dict[str, Recording] = {}
-    not_fresh: list[str] = []
+    not_fresh: list[NotFresh] = []
     for language in line.languages.values():
         for prompt_id, prompt in language.prompts.items():
             key = f"{language.id}/{prompt_id}"
-            entry = entries.get(key)
-            recording, why = check_recording(audio_dir, entry, prompt.text)
+            recording, kind, why = freshness(audio_dir, entries.get(key), prompt.text)
             if recording is None:
-                not_fresh.append(f"{key}: {why}")
+                not_fresh.append(NotFresh(key, kind, why))
             else:
                 fresh[key] = recording
     return Recordings(
@@ -68,19 +81,25 @@ def check_recording(
     audio_dir: Path, entry: Entry | None, text: str
 ) -> tuple[Recording | None, str]:
     """The recording if it is fresh for `text`, else None and why not."""
+    recording, _, why = freshness(audio_dir, entry, text)
+    return recording, why
+
+
+def freshness(audio_dir: Path, entry: Entry | None, text: str) -> tuple[Recording | None, str, str]:
+    """The recording if it is fresh for `text`, else None, the kind of problem, and why."""
     if entry is None:
-        return None, "no recording"
+        return None, NO_RECORDING, "no recording"
     if entry.get("text_fingerprint") != fingerprint(text):
-        return None, "stale: the prompt's text changed since it was recorded"
+        return None, STALE, "stale: the prompt's text changed since it was recorded"
     path = audio_dir / entry["file"]
     if not path.is_file() or audio_dir.resolve() not in path.resolve().parents:
-        return None, f"missing file {entry['file']}"
+        return None, FILE_MISSING, f"missing file {entry['file']}"
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if sha != entry["sha256"]:
-        return None, f"{entry['file']} is not the file the manifest names; rebuild"
+        return None, FILE_CHANGED, f"{entry['file']} is not the file the manifest names; rebuild"
     modified = datetime.fromtimestamp(int(path.stat().st_mtime), tz=UTC)
     recording = Recording(
         entry["file"], data, sha, float(entry["duration"]), entry["text"], entry["source"], modified
     )
-    return recording, ""
+    return recording, "", ""

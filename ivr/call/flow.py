@@ -6,11 +6,11 @@ starts from the current state, so the call's language and pace go along with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ivr.call.speech_match import Heard
-from ivr.call.state import CallState
-from ivr.menu.model import REPEAT, Menu, PhoneLine, Section
+from ivr.call.state import CallState, replace
+from ivr.menu.model import REPEAT, Language, Menu, PhoneLine, Section
 
 # DialCallStatus values after which the caller talked with an advocate, and the others.
 CONNECTED = frozenset({"completed", "answered"})
@@ -27,6 +27,20 @@ class Which:
 
     options: tuple[str, ...]
     keys: tuple[str, ...]
+
+    def words(self, language: Language) -> str:
+        """ "Did you mean what the police can do, or to talk with an advocate? Press 1 or 0." """
+        names = [language.option_names[option] for option in self.options]
+        keys = [key if key.isdigit() else language.keys[key][0] for key in self.keys]
+        return language.which_one.format(
+            options=_listed(names, f", {language.or_word} "),
+            keys=_listed(keys, f" {language.or_word} "),
+        )
+
+
+def _listed(items: list[str], last_joint: str) -> str:
+    """ "a, b, or c": every item, the last two joined by `last_joint`."""
+    return ", ".join(items[:-1]) + last_joint + items[-1] if len(items) > 1 else items[0]
 
 
 Said = str | Which  # a prompt id ("greeting", or "es/language_offer" in another language)
@@ -248,7 +262,7 @@ class Flow:
         return (*prompts, *(f"{code}/{prompt}" for code in others for prompt in prompts))
 
     def _chose(self, state: CallState, **changes: object) -> CallState:
-        return replace(state, chosen=True, misses=0, heard_noise=False, **changes)  # type: ignore[arg-type]
+        return replace(state, chosen=True, misses=0, heard_noise=False, **changes)
 
     def _wait(self, state: CallState, kind: str) -> int:
         seconds = self.line.wait.menu if kind == "menu" else self.line.wait.point

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ivr.call.state import CallState
 from ivr.errors import ConfigError
 from ivr.menu.model import KEYS, REPEAT, Menu, PhoneLine, Section
+from ivr.menu.named_keys import key_names
 from ivr.menu.words import words_of
 
 # What Twilio documents for <Gather hints>: up to 500 entries of up to 100 characters each.
@@ -52,18 +53,7 @@ class SpeechKeys:
             ]
             for code, language in line.languages.items()
         }
-        digits = {str(d): str(d) for d in range(10)}
-        self._keys: dict[str, dict[tuple[str, ...], str]] = {
-            code: {
-                **{(numeral,): key for numeral, key in digits.items()},
-                **{
-                    words_of(phrase, language.fillers): key
-                    for key, phrases in language.keys.items()
-                    for phrase in phrases
-                },
-            }
-            for code, language in line.languages.items()
-        }
+        self._keys = {code: key_names(language) for code, language in line.languages.items()}
         self._options = {node: self._options_at(node) for node in [*line.menus, *line.sections]}
 
     def hear(self, state: CallState, utterance: str) -> Heard:
@@ -73,7 +63,7 @@ class SpeechKeys:
         key = self._named_key(code, said)
         if key is not None:
             return Heard(key=key)
-        options = self._options[state.node]
+        options = self.options_at(state.node)
         fitting = {
             option
             for phrase, option in self._phrases[code]
@@ -83,6 +73,10 @@ class SpeechKeys:
         if len(chosen) == 1:
             return Heard(key=chosen[0][1])
         return Heard(options=chosen)
+
+    def options_at(self, node_id: str) -> dict[str, str]:
+        """Option -> key, for what can be chosen by name at a menu or section."""
+        return self._options[node_id]
 
     def _named_key(self, code: str, said: tuple[str, ...]) -> str | None:
         """A key said by its name, maybe after words like "press": "press one", "number 2"."""

@@ -41,21 +41,7 @@ class Speaker:
 
     def ask_which(self, parent: TwiML, which: Which) -> None:
         """ "Did you mean what the police can do, or to talk with an advocate? Press 1 or 0." """
-        language = self.language
-        names = [language.option_names[option] for option in which.options]
-        keys = [key if key.isdigit() else language.keys[key][0] for key in which.keys]
-        self.say(
-            parent,
-            language.which_one.format(
-                options=_listed(names, f", {language.or_word} "),
-                keys=_listed(keys, f" {language.or_word} "),
-            ),
-        )
-
-
-def _listed(items: list[str], last_joint: str) -> str:
-    """ "a, b, or c": every item, the last two joined by `last_joint`."""
-    return ", ".join(items[:-1]) + last_joint + items[-1] if len(items) > 1 else items[0]
+        self.say(parent, which.words(self.language))
 
 
 class Renderer:

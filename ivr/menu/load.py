@@ -13,6 +13,7 @@ from ivr.menu.document import Passage, passages_fingerprint, read_document
 from ivr.menu.model import (
     KEYS,
     REPEAT,
+    SECTION_ACTIONS,
     SPOKEN_ACTIONS,
     SYSTEM_PROMPTS,
     Backup,
@@ -65,10 +66,10 @@ class _Reader:
             names = sorted(
                 {str(r[size - 1]) for r in self.read if len(r) >= size and r[: size - 1] == parent}
             )
-            close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of {names}"
             where = f" under {'.'.join(map(str, parent))}" if parent else ""
-            raise self.error(path, f"unknown setting {path[-1]!r}{where}; {hint}")
+            raise self.error(
+                path, f"unknown setting {path[-1]!r}{where}; {closest(str(path[-1]), names)}"
+            )
 
     def get(self, path: KeyPath, kind: type, default: Any = _MISSING) -> Any:
         self.read.add(path)
@@ -78,6 +79,13 @@ class _Reader:
             in_list = isinstance(value, list) and isinstance(step, int) and step < len(value)
             if in_dict or in_list:
                 value = value[step]
+            elif isinstance(value, dict) and any(str(k) == step for k in value):
+                # YAML read `3:` as the number 3, not the key "3".
+                raise self.error(
+                    path,
+                    f'write the key {step} in quotes, "{step}": (unquoted, YAML reads it as '
+                    "a number, not a key)",
+                )
             elif default is not _MISSING:
                 return default
             else:
@@ -133,6 +141,7 @@ def load_line(prompts_dir: Path) -> PhoneLine:
             )
             for i in range(len(menu.get(("hotline", "backups"), list, [])))
         ),
+        key_where=menu.where(("hotline", "key")),
     )
     wait = WaitSeconds(
         menu=menu.number(("wait_seconds", "menu"), 7, 1, 60),
@@ -149,11 +158,13 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         then=then,
         silent_caller=menu.number(("no_input", "silent_caller"), 0, 0, 10),
     )
+    actions = {action: menu.key(("section_keys", action)) for action in SECTION_ACTIONS}
     section_keys = SectionKeys(
-        next=menu.key(("section_keys", "next")),
-        repeat=menu.key(("section_keys", "repeat")),
-        previous=menu.key(("section_keys", "previous")),
-        main_menu=menu.key(("section_keys", "main_menu")),
+        **actions,
+        where=menu.where(("section_keys",)),
+        key_where=MappingProxyType(
+            {key: menu.where(("section_keys", action)) for action, key in actions.items()}
+        ),
     )
     _unique_keys(menu, ("section_keys",), [*section_keys.by_key()], hotline.key)
 
@@ -165,19 +176,22 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         )
     start = menu.get(("start",), str, "main")
     if start not in menus:
-        raise menu.error(("start",), f"start menu {start!r} is not under 'menus'")
+        raise menu.error(
+            ("start",), f"start menu {start!r} is not under 'menus'; {closest(start, [*menus])}"
+        )
     for menu_id, m in menus.items():
         for key, target in m.keys.items():
             if target != REPEAT and target not in menus and target not in sections:
                 raise menu.error(
                     ("menus", menu_id, "keys", key),
                     f"key {key} goes to {target!r}, which is no menu or section; "
-                    f"use one of {sorted([*menus, *sections, REPEAT])}",
+                    + closest(target, [*menus, *sections, REPEAT]),
                 )
 
     more_time = MoreTime(
         key=menu.key(("more_time", "key"), "#"),
         factor=menu.number(("more_time", "factor"), 2, 2, 5),
+        key_where=menu.where(("more_time", "key")),
     )
     switch_keys = _switch_keys(menu)
     # Keys that act in the same place must differ (the hotline key is checked by each call).
@@ -187,12 +201,16 @@ def load_line(prompts_dir: Path) -> PhoneLine:
     start_keys = [*menus[start].keys, more_time.key, *switch_keys.values()]
     _unique_keys(menu, ("languages",), start_keys, hotline.key)
 
-    spoken_by_the_line = [*SYSTEM_PROMPTS, *(backup.prompt for backup in hotline.backups)]
     languages = {
-        code: _language(prompts_dir, code, key, menus, sections, switch_keys, spoken_by_the_line)
+        code: replace(
+            _language(prompts_dir, code, key, menus, sections, switch_keys),
+            switch_key_where=menu.where(("languages", code, "key")) if key else None,
+        )
         for code, key in {**{c: None for c in _language_codes(menu)}, **switch_keys}.items()
     }
+    _prompt_ids_agree(_prompts_used(menu, menus, sections, hotline), languages)
     codes = list(languages)
+    unspoken = _unspoken_keys(menu, menus, sections)
     menu.no_unknown_keys()
     return PhoneLine(
         start=start,
@@ -205,7 +223,83 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         sections=MappingProxyType(sections),
         languages=MappingProxyType(languages),
         default_language=codes[0],
+        unspoken_keys=unspoken,
     )
+
+
+def _prompts_used(
+    menu: _Reader, menus: dict[str, Menu], sections: dict[str, Section], hotline: Hotline
+) -> dict[str, Where]:
+    """Each prompt id menu.yaml names, and the line that names it first."""
+    used: dict[str, Where] = {}
+    for menu_id, m in menus.items():
+        used.setdefault(m.prompt, menu.where(("menus", menu_id, "prompt")))
+    for section_id, section in sections.items():
+        for index, point in enumerate(section.points):
+            used.setdefault(point, menu.where(("sections", section_id, "points", index)))
+    for index, backup in enumerate(hotline.backups):
+        used.setdefault(backup.prompt, menu.where(("hotline", "backups", index, "say")))
+    return used
+
+
+def _prompt_ids_agree(used: dict[str, Where], languages: dict[str, Language]) -> None:
+    """Every prompt menu.yaml names, and the line speaks itself, is in every language file, and
+    nothing else is. A misspelt id is reported where it is misspelt: in menu.yaml when no
+    language file has it, else in the language file that lacks it."""
+
+    def needed(language: Language) -> dict[str, Where | None]:
+        itself = [*SYSTEM_PROMPTS, *(["language_offer"] if language.switch_key else [])]
+        return {**used, **{prompt_id: None for prompt_id in itself}}
+
+    def unused(language: Language) -> list[str]:
+        return [p for p in language.prompts if p not in needed(language)]
+
+    files = " or ".join(f"{code}.yaml" for code in languages)
+    for language in languages.values():
+        for prompt_id, where in needed(language).items():
+            if prompt_id in language.prompts:
+                continue
+            if where is not None and not any(
+                prompt_id in lang.prompts for lang in languages.values()
+            ):
+                close = difflib.get_close_matches(prompt_id, list(language.prompts), n=1)
+                raise ConfigError(
+                    where.path,
+                    where.line,
+                    f"{prompt_id!r} is no prompt in {files}; "
+                    + (
+                        f"did you mean {close[0]!r} ({language.prompts[close[0]].where})?"
+                        if close
+                        else f"add it under prompts: in each ({language.prompts_where}, ...)"
+                    ),
+                )
+            misspelt = difflib.get_close_matches(prompt_id, unused(language), n=1)
+            if misspelt:
+                mistake = language.prompts[misspelt[0]].where
+                used_at = f"used at {where}" if where else "the line speaks it itself"
+                raise ConfigError(
+                    mistake.path,
+                    mistake.line,
+                    f"prompt {misspelt[0]!r} is used by no menu or section; did you mean "
+                    f"{prompt_id!r} ({used_at})?",
+                )
+            used_at = f"used at {where}" if where else "the line speaks it itself"
+            where_to = language.prompts_where or language.where
+            raise ConfigError(
+                where_to.path,
+                where_to.line,
+                f"prompt {prompt_id!r} is missing ({used_at}); add it here",
+            )
+    for language in languages.values():
+        for prompt_id in unused(language):
+            prompt = language.prompts[prompt_id]
+            close = difflib.get_close_matches(prompt_id, list(needed(language)), n=1)
+            raise ConfigError(
+                prompt.where.path,
+                prompt.where.line,
+                f"prompt {prompt_id!r} is not used by any menu or section; "
+                + (f"did you mean {close[0]!r}?" if close else "use it or remove it"),
+            )
 
 
 def _language_codes(menu: _Reader) -> list[str]:
@@ -255,10 +349,47 @@ def _menus(file: _Reader, hotline_key: str) -> dict[str, Menu]:
             prompt=file.get((*at, "prompt"), str),
             keys=MappingProxyType(keys),
             where=file.where(at),
+            key_where=MappingProxyType({k: file.where((*at, "keys", k)) for k in keys}),
+            keys_where=file.where((*at, "keys")),
         )
     if not menus:
         raise file.error(("menus",), "define at least one menu")
     return menus
+
+
+EVERY_SECTION = "sections"
+
+
+def _unspoken_keys(
+    file: _Reader, menus: dict[str, Menu], sections: dict[str, Section]
+) -> MappingProxyType[str, MappingProxyType[str, Where]]:
+    """unspoken_keys: menu or section id (or "sections", every section) -> keys no prompt
+    there need name; whether each works there is for the check, which knows the call flow."""
+    given = file.get(("unspoken_keys",), dict, {})
+    places: dict[str, dict[str, Where]] = {}
+    for place in given:
+        at = ("unspoken_keys", str(place))
+        if str(place) == EVERY_SECTION:
+            ids = list(sections)
+        elif str(place) in menus or str(place) in sections:
+            ids = [str(place)]
+        else:
+            raise file.error(
+                at,
+                f"{place!r} is no menu or section; "
+                + closest(str(place), [*menus, *sections, EVERY_SECTION]),
+            )
+        for index in range(len(file.get(at, list))):
+            key = file.key((*at, index))
+            for node in ids:
+                places.setdefault(node, {})[key] = file.where((*at, index))
+    return MappingProxyType({node: MappingProxyType(keys) for node, keys in places.items()})
+
+
+def closest(name: str, known: list[str]) -> str:
+    """ "did you mean 'police.arrest'?", or the names to choose from."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else f"use one of {sorted(known)}"
 
 
 def _sections(file: _Reader) -> dict[str, Section]:
@@ -283,7 +414,6 @@ def _language(
     menus: dict[str, Menu],
     sections: dict[str, Section],
     switch_keys: dict[str, str],
-    spoken_by_the_line: list[str],
 ) -> Language:
     file = _Reader(load_yaml(prompts_dir / f"{code}.yaml"))
     if not isinstance(file.file.data, dict):
@@ -303,22 +433,6 @@ def _language(
     for prompt_id in file.get(("prompts",), dict):
         prompts[str(prompt_id)] = _prompt(file, str(prompt_id), document, forms)
 
-    needed: dict[str, Where | None] = {m.prompt: m.where for m in menus.values()}
-    for section in sections.values():
-        needed.update({point: section.where for point in section.points})
-    needed.update({name: None for name in spoken_by_the_line})
-    if switch_key is not None:
-        needed["language_offer"] = None
-    for prompt_id, where in needed.items():
-        if prompt_id not in prompts:
-            used = f" (used at {where})" if where else " (the line speaks it itself)"
-            raise file.error(("prompts",), f"prompt {prompt_id!r} is missing{used}; add it here")
-    for prompt_id in prompts:
-        if prompt_id not in needed:
-            raise file.error(
-                ("prompts", prompt_id),
-                f"prompt {prompt_id!r} is not used by any menu or section; use it or remove it",
-            )
     placeholder = file.get(("placeholder_tts",), str, "none")
     if placeholder not in PLACEHOLDER_TTS:
         raise file.error(
@@ -375,6 +489,8 @@ def _language(
         spoken_forms=MappingProxyType(spoken_forms),
         switch_key=switch_key,
         where=file.where(()),
+        prompts_where=file.where(("prompts",)),
+        which_one_where=file.where(("which_one",)),
     )
     file.no_unknown_keys()
     return language
@@ -391,7 +507,7 @@ def _words(
     for option in given:
         at = ("words", str(option))
         if str(option) not in allowed:
-            raise file.error(at, f"{option!r} is no option; use one of {sorted(allowed)}")
+            raise file.error(at, f"{option!r} is no option; {closest(str(option), [*allowed])}")
         phrases = file.get(at, list)
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise file.error(at, f"list the words for {option!r}, like [police, the police]")

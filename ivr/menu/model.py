@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
@@ -31,6 +31,8 @@ SYSTEM_PROMPTS = (
     "other_ways",
     "try_again",
 )
+# What each of section_keys: does, in menu.yaml.
+SECTION_ACTIONS = ("next", "repeat", "previous", "main_menu")
 # What a caller can do by speaking, besides the menus' own targets.
 SPOKEN_ACTIONS = ("repeat", "next", "previous", "main_menu", "hotline", "more_time")
 
@@ -64,12 +66,20 @@ class NotSpoken:
     where: Where
 
 
+def _nowhere() -> MappingProxyType[str, Where]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class Menu:
     id: str
     prompt: str
     keys: MappingProxyType[str, str]  # key -> menu or section id, or REPEAT
     where: Where
+    key_where: MappingProxyType[str, Where] = field(
+        default_factory=_nowhere
+    )  # where each key is set
+    keys_where: Where | None = None  # its `keys:`
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,10 @@ class SectionKeys:
     repeat: str
     previous: str
     main_menu: str
+    where: Where | None = None  # `section_keys:`
+    key_where: MappingProxyType[str, Where] = field(
+        default_factory=_nowhere
+    )  # where each key is set
 
     def by_key(self) -> dict[str, str]:
         return {
@@ -110,6 +124,7 @@ class Hotline:
     number: str
     ring_seconds: int
     backups: tuple[Backup, ...] = ()
+    key_where: Where | None = None
 
     def dialled(self, attempt: int) -> tuple[str, int]:
         """The number and ring time of a transfer's `attempt` (0: the hotline itself)."""
@@ -142,6 +157,7 @@ class WaitSeconds:
 class MoreTime:
     key: str  # in every menu and section
     factor: int  # every wait is this many times longer for the rest of the call
+    key_where: Where | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +188,9 @@ class Language:
     spoken_forms: MappingProxyType[str, SpokenForm]  # by written form, like "911"
     switch_key: str | None  # offered in the greeting; switches a call to this language
     where: Where
+    switch_key_where: Where | None = None  # in menu.yaml
+    prompts_where: Where | None = None  # its `prompts:`
+    which_one_where: Where | None = None  # its `which_one:`
 
 
 @dataclass(frozen=True)
@@ -188,6 +207,11 @@ class PhoneLine:
     sections: MappingProxyType[str, Section]
     languages: MappingProxyType[str, Language]
     default_language: str
+    # Keys that work where no prompt names them, on purpose: menu or section id -> key -> where
+    # menu.yaml says so.
+    unspoken_keys: MappingProxyType[str, MappingProxyType[str, Where]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def node(self, node_id: str) -> Menu | Section | None:
         return self.menus.get(node_id) or self.sections.get(node_id)

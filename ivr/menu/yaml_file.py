@@ -75,11 +75,8 @@ def load_yaml(path: Path) -> YamlFile:
         data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        hint = ' (keys "*" and "#" must be written in quotes)' if "alias" in str(exc) else ""
-        raise ConfigError(
-            path, mark.line + 1 if mark else None, f"YAML syntax: {exc.problem}{hint}"
-        ) from None
+        at, said = plain_words(exc, text)
+        raise ConfigError(path, at, f"YAML syntax: {said}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, None, f"YAML syntax: {exc}") from None
     lines: dict[KeyPath, int] = {}
@@ -87,6 +84,148 @@ def load_yaml(path: Path) -> YamlFile:
         lines[()] = root.start_mark.line + 1
         _index(path, root, (), lines)
     return YamlFile(path, data, lines)
+
+
+_INDENTING = (
+    "check the indentation: keys of one mapping, and the items of one list, start in the same "
+    "column, two spaces further in than what they belong to"
+)
+_UNCLOSED = "a quote opened on this line is never closed on it; end the value with the same quote"
+_QUOTE_IT = 'put the whole value in quotes ("…"), and write a " inside it as \\"'
+_NO_COLON = "a key without its colon: write it as key: value"
+_NO_SPACE = "put a space after the colon: key: value"
+_TOO_FAR = (
+    "this line is indented further than the line above, which already has a value; indent "
+    "it like the line above"
+)
+
+
+def plain_words(error: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """The line where a YAML syntax error was made, and what is wrong there, in plain words.
+
+    PyYAML often notices a mistake on the line after it (a key without its colon runs on
+    into the next line), and names it in the parser's words ("expected <block end>"); this
+    names the usual causes (indentation, a missing colon, a tab, a quote) at the line to fix.
+    """
+    source = _Lines(text)
+    problem, context = error.problem or "", error.context or ""
+    at = error.problem_mark.line if error.problem_mark else None
+    context_at = error.context_mark.line if error.context_mark else None
+    column = error.problem_mark.column if error.problem_mark else 0
+    found: tuple[int | None, str]
+    if "'\\t'" in problem:
+        found = at, "a tab; YAML indents with spaces only: replace the tab with spaces"
+    elif "alias" in context:
+        found = at, 'keys "*" and "#" must be written in quotes: "*":'
+    elif "cannot start any token" in problem:
+        character = problem.split("'")[1] if "'" in problem else "that character"
+        found = at, f"a value cannot start with {character}; put it in quotes"
+    elif "quoted scalar" in context:
+        found = context_at, _UNCLOSED
+    elif "flow sequence" in context or "flow mapping" in context:
+        opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
+        found = (
+            context_at,
+            f"a {opener} opened on this line is not closed with {closer} on it; close it, or, "
+            "if the value is text, put it in quotes",
+        )
+    elif "could not find expected ':'" in problem and context_at is not None:
+        found = context_at, source.no_colon(context_at)
+    elif "mapping values are not allowed" in problem and at is not None:
+        found = source.colon_misplaced(at, column)
+    elif (opened := _quote_running_on(text, at)) is not None:
+        found = opened, _UNCLOSED
+    elif at is not None and ("expected <block end>" in problem or "did not find" in problem):
+        found = source.misaligned(at, column, "<scalar>" in problem)
+    else:
+        found = at if at is not None else context_at, problem
+    line, said = found
+    return (line + 1 if line is not None else None), said
+
+
+class _Lines:
+    """The lines of a YAML file, as an error's explanation looks at them (counted from 0)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def __getitem__(self, index: int) -> str:
+        return self.lines[index] if 0 <= index < len(self.lines) else ""
+
+    def before(self, index: int) -> int | None:
+        """The nearest line above with something on it besides a comment."""
+        for earlier in range(index - 1, -1, -1):
+            if self[earlier].strip() and not self[earlier].lstrip().startswith("#"):
+                return earlier
+        return None
+
+    def indent(self, index: int) -> int:
+        return len(self[index]) - len(self[index].lstrip(" "))
+
+    def said(self, index: int) -> str:
+        """The line without its indentation, a list's dash, or a comment."""
+        return self[index].split(" #")[0].strip().removeprefix("- ")
+
+    def no_colon(self, index: int) -> str:
+        """A line read as a key, with no colon after it."""
+        said = self.said(index)
+        if ":" in said and ": " not in said and not said.endswith(":"):
+            return _NO_SPACE
+        above = self.before(index)
+        in_list = above is not None and self[above].lstrip().startswith("- ")
+        return (
+            f"{_NO_COLON}; "
+            + (
+                "or, if it is an item of the list above, start it with - like the others; "
+                if in_list
+                else ""
+            )
+            + "or, if it goes on with the text above, indent it like that text"
+        )
+
+    def colon_misplaced(self, index: int, column: int) -> tuple[int, str]:
+        """A colon where YAML allows none: in a value, or after a line that ran on into it."""
+        head = self[index][:column]
+        if ": " in head.strip() or head.rstrip().endswith(":"):
+            return index, f"a colon followed by a space inside a value; {_QUOTE_IT}"
+        above = self.before(index)
+        if above is not None:
+            said = self.said(above)
+            if ":" not in said and not said.startswith(("'", '"', "[", "{")):
+                return above, f"{_NO_COLON} (the next line is read as going on with this one)"
+            if ":" in said and ": " not in said and not said.endswith(":"):
+                return above, _NO_SPACE
+            if self.indent(index) > self.indent(above) and not said.endswith(":"):
+                return index, _TOO_FAR
+        return index, f"a colon in the wrong place; {_INDENTING}"
+
+    def misaligned(self, index: int, column: int, scalar: bool) -> tuple[int, str]:
+        """A line that fits no mapping or list above it."""
+        above = self.before(index)
+        if scalar and self[index][column : column + 1] not in ("'", '"'):
+            if above is not None and (self[above].count('"') % 2 or self[above].count("'") % 2):
+                return above, _UNCLOSED
+            if self[index][:column].rstrip()[-1:] in ("'", '"', "]", "}"):
+                return index, f"more text after a closing quote or bracket; {_QUOTE_IT}"
+        if above is not None and self.indent(index) > self.indent(above):
+            value_above = self[above].split(" #")[0].split(": ", 1)[1:]
+            if value_above and value_above[0].strip():
+                return index, _TOO_FAR
+        return index, f"this line does not line up with the lines above; {_INDENTING}"
+
+
+def _quote_running_on(text: str, error_at: int | None) -> int | None:
+    """The line of a quoted value that runs on over lines up to the error, if one does: a
+    quote never closed ends only at the next quote mark, lines further on."""
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            quoted = isinstance(token, yaml.ScalarToken) and token.style in ("'", '"')
+            if quoted and token.end_mark.line > token.start_mark.line:
+                last = token.start_mark.line
+    except yaml.YAMLError:
+        pass
+    return last if last is not None and (error_at is None or last <= error_at) else None
 
 
 def _check_shape(path: Path, text: str) -> None:

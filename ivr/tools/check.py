@@ -11,6 +11,7 @@ from pathlib import Path
 from ivr.audio import manifest as manifest_file
 from ivr.audio.manifest import Entry
 from ivr.audio.recordings import check_recording
+from ivr.call.keys_told import key_problems
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
 from ivr.menu.load import load_line
@@ -57,6 +58,7 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
     except ConfigError as error:
         return [Problem("error", str(error.where), error.message)]
     problems = [Problem("error", str(where), message) for where, message in menu_problems(line)]
+    problems += _keys_told(line, manifest)
     spoken = _reachable_prompts(line)
     for language in line.languages.values():
         problems += _fidelity(language)
@@ -65,17 +67,58 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
         problems += _read_aloud(language)
         problems += _numbers_said(language)
     problems += _fallback_read_aloud()
+    problems += _recordings_of_no_prompt(line, manifest, audio_dir)
+    return problems
+
+
+def _recordings_of_no_prompt(
+    line: PhoneLine, manifest: dict[str, Entry], audio_dir: Path
+) -> list[Problem]:
+    """Recordings whose prompt is gone. A person's is an error: the build would drop it, and a
+    renamed prompt would lose its voice."""
+    problems = []
     known = {f"{lang.id}/{p}" for lang in line.languages.values() for p in lang.prompts}
     for key in sorted(set(manifest) - known):
+        entry = manifest[key]
+        code, _, prompt_id = key.partition("/")
+        if entry.get("source") != "human":
+            problems.append(
+                Problem(
+                    "warning",
+                    shown(audio_dir / manifest_file.NAME),
+                    f"recording {key!r} belongs to no prompt",
+                    "`ivr audio build` removes it",
+                )
+            )
+            continue
+        language = line.languages.get(code)
+        close = difflib.get_close_matches(prompt_id, list(language.prompts) if language else [], 1)
+        source = entry.get("source_file") or entry["file"]
         problems.append(
             Problem(
-                "warning",
+                "error",
                 shown(audio_dir / manifest_file.NAME),
-                f"recording {key!r} belongs to no prompt",
-                "`ivr audio build` removes it",
+                f"the human recording {shown(audio_dir / source)} belongs to no prompt: "
+                f"{prompt_id!r} is not in {code}.yaml, and `ivr audio build` would drop it",
+                (f"if the prompt is now {close[0]!r}, rename the file after it; " if close else "")
+                + "if it is gone for good, delete the file",
             )
         )
     return problems
+
+
+def _keys_told(line: PhoneLine, manifest: dict[str, Entry]) -> list[Problem]:
+    """Every key a prompt (or the recording of one) names works wherever it is heard."""
+    recorded = {
+        key: entry["text"]
+        for key, entry in manifest.items()
+        if (language := line.languages.get(key.partition("/")[0])) is not None
+        and (prompt := language.prompts.get(key.partition("/")[2])) is not None
+        and entry["text"] != prompt.text
+    }
+    return [
+        Problem(p.severity, str(p.where), p.message, p.fix) for p in key_problems(line, recorded)
+    ]
 
 
 def _reachable_prompts(line: PhoneLine) -> set[str]:
@@ -169,12 +212,18 @@ def _recordings(language: Language, manifest: dict[str, Entry], audio_dir: Path)
         if recording is not None:
             continue
         if entry is None:
+            # Expected where the language has no placeholder voice; elsewhere a recording is
+            # missing, and callers hear another voice than the rest of the line's.
+            expected = language.placeholder_tts == "none"
             problems.append(
                 Problem(
-                    "warning",
+                    "warning" if expected else "error",
                     str(prompt.where),
                     f"prompt {prompt.id!r} has no recording; Twilio's voice speaks it",
-                    "run `ivr audio build`, or add a human recording (see audio/README.md)",
+                    "run `ivr audio build`, or add a human recording (see audio/README.md)"
+                    if expected
+                    else f"run `ivr audio build` (its {language.placeholder_tts} voice needs "
+                    "pip install -e '.[audio]'), or record it in `ivr studio`",
                 )
             )
             continue
@@ -186,7 +235,11 @@ def _recordings(language: Language, manifest: dict[str, Entry], audio_dir: Path)
                 f"the recording of prompt {prompt.id!r}, {shown(audio_dir / entry['file'])}, "
                 + ("is stale: it says words the prompt no longer says" if stale else why),
                 "run `ivr audio build`"
-                + (f" (re-record {entry['source_file']})" if entry.get("source_file") else ""),
+                + (
+                    f" (re-record {entry['source_file']})"
+                    if entry.get("source_file")
+                    else " (a placeholder needs its voice: pip install -e '.[audio]')"
+                ),
                 f"recorded vs. now: {word_diff(entry['text'], prompt.text)}" if stale else "",
             )
         )

@@ -7,11 +7,20 @@ import logging
 
 from flask import Flask
 
-from ivr.audio.recordings import load_recordings
+from ivr.audio.recordings import (
+    FILE_CHANGED,
+    FILE_MISSING,
+    NO_RECORDING,
+    STALE,
+    NotFresh,
+    load_recordings,
+)
 from ivr.call.answers import Answers
+from ivr.call.keys_told import key_problems
 from ivr.call.twiml import Renderer
 from ivr.errors import ConfigError
 from ivr.menu.load import load_line
+from ivr.menu.model import PhoneLine
 from ivr.menu.soundness import menu_problems
 from ivr.web.body_limit import limit_body
 from ivr.web.call_records import CallRecordDeleter, record_deleter, twilio_client
@@ -42,13 +51,9 @@ def create_app(
     line = load_line(settings.prompts_dir)
     for where, problem in menu_problems(line):
         raise ConfigError(where.path, where.line, problem)
+    _keys_told(line)
     recordings = load_recordings(settings.audio_dir, line)
-    if recordings.not_fresh:
-        log.warning(
-            "%d prompt(s) have no fresh recording and are spoken with <Say>: %s",
-            len(recordings.not_fresh),
-            "; ".join(recordings.not_fresh),
-        )
+    _log_not_fresh(line, recordings.not_fresh)
     # Fixed by configuration, the recordings' address never comes from a request's headers.
     audio_base = settings.audio_base_url or (
         f"{settings.public_base_url}/audio" if settings.public_base_url else None
@@ -76,6 +81,65 @@ def create_app(
         app.register_blueprint(phone_page(settings.auth_token, settings.public_base_url, texts))
         log.info("the browser phone is at /phone")
     return app
+
+
+SHOWN_IDS = 3  # prompts named in a line of the start-up log; the rest are counted
+# Each kind of problem with a recording, in the order the log gives them, and what it means.
+_NOT_FRESH = (
+    (STALE, "recording(s) say words their prompt no longer says (re-record or rebuild them)"),
+    (FILE_MISSING, "recording file(s) are missing from the audio folder (rebuild them)"),
+    (FILE_CHANGED, "recording file(s) are not the ones the manifest names (rebuild them)"),
+    (NO_RECORDING, "prompt(s) have no recording, though their language has a voice for one"),
+)
+
+
+def _log_not_fresh(line: PhoneLine, not_fresh: tuple[NotFresh, ...]) -> None:
+    """One line per kind of problem: what changes what callers hear first, as warnings, then
+    the prompts that wait for a person (no placeholder voice in their language), as news."""
+
+    def listed(items: list[NotFresh]) -> str:
+        more = len(items) - SHOWN_IDS
+        return ", ".join(i.key for i in items[:SHOWN_IDS]) + (
+            f" and {more} more" if more > 0 else ""
+        )
+
+    def waits(item: NotFresh) -> bool:
+        code = item.key.partition("/")[0]
+        return item.kind == NO_RECORDING and line.languages[code].placeholder_tts == "none"
+
+    for kind, meaning in _NOT_FRESH:
+        items = [i for i in not_fresh if i.kind == kind and not waits(i)]
+        if items:
+            log.warning(
+                "%d %s; callers hear Twilio's voice instead: %s", len(items), meaning, listed(items)
+            )
+    waiting = [i for i in not_fresh if waits(i)]
+    if waiting:
+        log.info(
+            "%d prompt(s) are spoken by Twilio's voice until someone records them (their "
+            "language has no placeholder voice): %s",
+            len(waiting),
+            listed(waiting),
+        )
+
+
+def _keys_told(line: PhoneLine) -> None:
+    """A prompt that names a key doing nothing where it is heard stops the line; a key that
+    works where no prompt names it is logged."""
+    try:
+        problems = key_problems(line)
+    except Exception:
+        # A fault in the call flow itself is code's, not the menu's: the line still serves,
+        # and the call that meets the fault hears the apology and goes to the hotline.
+        log.exception("the keys the prompts name could not be checked")
+        return
+    for problem in problems:
+        if problem.severity == "error":
+            raise ConfigError(
+                problem.where.path, problem.where.line, f"{problem.message}; {problem.fix}"
+            )
+    for problem in problems:
+        log.warning("%s: %s; %s", problem.where, problem.message, problem.fix)
 
 
 def _usage_store(settings: Settings) -> UsageStore | None:

@@ -72,17 +72,25 @@ class _Job:
 
 
 def build_all(
-    prompts_dir: Path, audio_dir: Path, force: bool = False, progress: bool = True
+    prompts_dir: Path,
+    audio_dir: Path,
+    force: bool = False,
+    progress: bool = True,
+    only: str | None = None,
 ) -> BuildReport:
     """Bring audio/ up to date with prompts/ and audio/sources/; print progress and a summary.
 
-    Raises ConfigError, naming the file to fix, if a prompt or a recording cannot be used.
+    `only` ("en/greeting"): build that prompt's recording alone, and leave every other as it is.
+    Raises ConfigError, naming the file to fix, if a prompt or a recording cannot be used, or
+    if a recording would be lost because the voice that makes it is missing; then nothing on
+    disk has changed.
     """
     started = time.monotonic()
     line = load_line(prompts_dir)
-    builder = _Builder(audio_dir, force)
+    builder = _Builder(audio_dir, force, only)
     for language in line.languages.values():
         builder.plan(language)
+    builder.refuse_losses()
     for warning in builder.report.warnings:
         click.echo(f"warning: {warning}", err=True)
     planned = len(builder.report.warnings)
@@ -93,7 +101,8 @@ def build_all(
         # Record what is on disk now, so the next build picks up where this one stopped.
         builder.save(partial=True)
         raise
-    builder.prune({language.id for language in line.languages.values()})
+    if only is None:
+        builder.prune({language.id for language in line.languages.values()})
     builder.save(partial=False)
 
     report = builder.report
@@ -108,15 +117,30 @@ def build_all(
     return report
 
 
+@dataclass(frozen=True)
+class _Loss:
+    """A recording this build cannot make, because the voice that makes it is missing."""
+
+    key: str
+    prompt: Prompt
+    why: str  # why it must be made: "no recording yet", "its words changed", ...
+    unavailable: str  # why the voice is missing, with what to install
+
+
 class _Builder:
-    def __init__(self, audio_dir: Path, force: bool) -> None:
+    def __init__(self, audio_dir: Path, force: bool, only: str | None = None) -> None:
         self.audio_dir = audio_dir
         self.force = force
+        self.only = only
         old = read_manifest(audio_dir)
         self.old, self.old_sources = old.recordings, old.sources
+        # Building one prompt's recording leaves every other entry exactly as it is.
         self.recordings: dict[str, Entry] = {}
-        self.sources: dict[str, Entry] = {}
+        if only is not None:
+            self.recordings = {k: e for k, e in self.old.items() if k != only}
+        self.sources: dict[str, Entry] = dict(self.old_sources) if only else {}
         self.jobs: list[_Job] = []
+        self.losses: list[_Loss] = []
         self.report = BuildReport()
 
     # --- deciding what to build ---------------------------------------------------------
@@ -131,16 +155,25 @@ class _Builder:
         kept = 0
         for prompt in language.prompts.values():
             key = f"{language.id}/{prompt.id}"
+            if self.only is not None and key != self.only:
+                continue
             source = found.get(prompt.id)
             if source is not None and self._plan_human(key, language, prompt, source):
                 continue
-            if engine is None:
-                silent.append(key)
-            elif unavailable:
+            if source is None and self._keep_human(key, prompt):
+                continue
+            if engine is None or unavailable:
                 if self._keep_placeholder(key, prompt):
                     kept += 1
-                else:
+                elif engine is None:
                     silent.append(key)
+                elif self.only is not None and key in self.old:
+                    # Undoing a keep in the studio gives back what the prompt had, as it was.
+                    self.recordings[key] = self.old[key]
+                    self.report.unchanged.append(key)
+                else:
+                    assert unavailable is not None
+                    self.losses.append(_Loss(key, prompt, self._why_made(key, prompt), unavailable))
             else:
                 identity = _digest("synthetic", engine.identity, prompt.text, PROCESSING)
                 self._schedule(_Job(key, f"{key}.wav", language, prompt, identity, engine=engine))
@@ -156,6 +189,47 @@ class _Builder:
                     f"and the line speaks them with {language.voice}"
                 )
             self.report.warnings.append(warning)
+
+    def refuse_losses(self) -> None:
+        """Stop, before anything is written, if a recording would be lost or never made."""
+        if not self.losses:
+            return
+        first = self.losses[0]
+        listed = "; ".join(f"{loss.key} ({loss.why})" for loss in self.losses[:5])
+        more = len(self.losses) - 5
+        raise ConfigError(
+            first.prompt.where.path,
+            first.prompt.where.line,
+            f"{len(self.losses)} recording(s) need the placeholder voice, and "
+            f"{first.unavailable}: {listed}"
+            + (f"; and {more} more" if more > 0 else "")
+            + ". Nothing was changed: install the voice, then run `ivr audio build` again "
+            "(or record those prompts in `ivr studio`)",
+        )
+
+    def _why_made(self, key: str, prompt: Prompt) -> str:
+        old = self.old.get(key)
+        if old is None:
+            return "no recording yet"
+        if old.get("text_fingerprint") != fingerprint(prompt.text):
+            return "its words changed"
+        if self.force:
+            return "--force rebuilds it"
+        if not (self.audio_dir / str(old.get("file", ""))).is_file():
+            return f"{old.get('file')} is missing"
+        return f"{old.get('file')} is not the file the manifest names"
+
+    def _keep_human(self, key: str, prompt: Prompt) -> bool:
+        """A human recording whose source file is gone is kept while it says the prompt's words:
+        no placeholder may replace a person's voice that cannot be built again."""
+        if not self._keep_earlier(key, prompt, "human"):
+            return False
+        self.report.warnings.append(
+            f"{self.old[key].get('source_file') or 'the human recording'} of {key} is missing "
+            f"from {shown(self.audio_dir / SOURCES)}/; its built recording is kept as it is. "
+            "Restore the file (from git) so that it can be built again"
+        )
+        return True
 
     def _plan_human(self, key: str, language: Language, prompt: Prompt, source: Path) -> bool:
         """Schedule the human recording; False if it says what the prompt no longer says."""
@@ -207,11 +281,15 @@ class _Builder:
             self.jobs.append(job)
 
     def _keep_placeholder(self, key: str, prompt: Prompt) -> bool:
-        """With its engine missing, an earlier placeholder still serves if its text holds."""
+        """With no voice to make it, an earlier placeholder still serves if its text holds."""
+        return not self.force and self._keep_earlier(key, prompt, "synthetic")
+
+    def _keep_earlier(self, key: str, prompt: Prompt, source: str) -> bool:
+        """Keep the earlier recording of `source` kind if it says the prompt's words, intact."""
         old = self.old.get(key)
         if (
             old is None
-            or old.get("source") != "synthetic"
+            or old.get("source") != source
             or old.get("text_fingerprint") != fingerprint(prompt.text)
             or not self._intact(old, f"{key}.wav")
         ):
@@ -234,7 +312,15 @@ class _Builder:
         with _bar(self.jobs, progress) as jobs:
             for job in jobs:
                 made = self._make(job)
-                write_atomically(self.audio_dir / job.file, made.wav)
+                try:
+                    write_atomically(self.audio_dir / job.file, made.wav)
+                except OSError as error:
+                    raise ConfigError(
+                        self.audio_dir / job.file,
+                        None,
+                        f"cannot write it ({error.strerror or error}); it must be a file "
+                        "this user may replace",
+                    ) from None
                 self.recordings[job.key] = _entry(job, made)
                 self.report.built.append(job.key)
 

@@ -9,14 +9,23 @@ import base64
 import threading
 from pathlib import Path
 
-from flask import Flask, Response, abort, jsonify, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from werkzeug.exceptions import HTTPException
 
 from ivr.audio import manifest as manifest_file
 from ivr.audio.build.builder import SOURCES
 from ivr.errors import ConfigError, shown
 from ivr.tools.studio.catalog import PromptState, catalog, find_prompt
-from ivr.tools.studio.keep import keep_take
+from ivr.tools.studio.keep import keep_take, undo_keep
 from ivr.tools.studio.takes import MAX_BYTES, TakeError, judge, take_from_upload
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -56,7 +65,9 @@ def create_studio_app(prompts_dir: Path, audio_dir: Path, host: str = "127.0.0.1
             origin = request.headers.get("Origin")
             if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
                 abort(403)
-            if not (request.mimetype or "").startswith("audio/"):
+            # Types no form can send: another site's script would need the studio's leave.
+            wanted = "application/json" if request.path.startswith("/studio/undo/") else "audio/"
+            if not (request.mimetype or "").startswith(wanted):
                 abort(415)
 
     @app.after_request
@@ -124,13 +135,19 @@ def create_studio_app(prompts_dir: Path, audio_dir: Path, host: str = "127.0.0.1
         return jsonify({**verdict.to_json(), "telephone": telephone})
 
     @app.post("/studio/keep/<language>/<prompt_id>")
-    def keep(language: str, prompt_id: str) -> Response:
+    def keep(language: str, prompt_id: str) -> Response | tuple[Response, int]:
         with keeping:
             prompt = prompt_for_take(language, prompt_id)
             take = take_from_upload(request.mimetype, request.get_data())
             verdict = judge(take, prompt.text, prompt.placeholder_duration)
             if not verdict.usable:
                 raise TakeError(" ".join(verdict.warnings))
+            if verdict.warnings and request.args.get("flagged") != "keep":
+                # A flagged take is kept only when staff have said so a second time.
+                return jsonify(
+                    error="This take was flagged: " + " ".join(verdict.warnings),
+                    flagged=True,
+                ), 409
             kept = keep_take(prompts_dir, audio_dir, language, prompt_id, take)
             now = find_prompt(prompts_dir, audio_dir, prompt.key)
         assert now is not None
@@ -139,5 +156,31 @@ def create_studio_app(prompts_dir: Path, audio_dir: Path, host: str = "127.0.0.1
             kept=shown(kept),
             built=shown(audio_dir / f"{prompt.key}.wav"),
         )
+
+    @app.post("/studio/undo/<language>/<prompt_id>")
+    def undo(language: str, prompt_id: str) -> Response:
+        with keeping:
+            prompt = find_prompt(prompts_dir, audio_dir, f"{language}/{prompt_id}")
+            if prompt is None:
+                abort(404, f"There is no prompt {prompt_id!r} in {language}.")
+            if not prompt.undo:
+                abort(409, f"There is no keep of {prompt.key} to undo.")
+            restored = undo_keep(prompts_dir, audio_dir, language, prompt_id)
+            now = find_prompt(prompts_dir, audio_dir, prompt.key)
+        assert now is not None
+        folder = audio_dir / SOURCES / language
+        return jsonify(
+            prompt=now.to_json(),
+            restored=shown(folder / restored) if restored else None,
+            built=shown(audio_dir / f"{prompt.key}.wav"),
+        )
+
+    @app.get("/studio/recording/<language>/<prompt_id>")
+    def recording(language: str, prompt_id: str) -> Response:
+        """The recording the line plays for the prompt, byte for byte."""
+        prompt = find_prompt(prompts_dir, audio_dir, f"{language}/{prompt_id}")
+        if prompt is None or not prompt.playable:
+            abort(404, f"The line has no recording of {language}/{prompt_id} to play.")
+        return send_file(audio_dir / f"{prompt.key}.wav", mimetype="audio/wav", max_age=0)
 
     return app

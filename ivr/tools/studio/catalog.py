@@ -15,6 +15,7 @@ from ivr.menu.document import fingerprint
 from ivr.menu.load import load_line
 from ivr.menu.model import REPEAT, Language, PhoneLine, Prompt
 from ivr.tools.check import word_diff
+from ivr.tools.studio.keep import undo_file
 
 HUMAN, SYNTHETIC, MISSING, STALE = "human", "synthetic", "missing", "stale"
 GREETING = ("danger", "language_offer", "greeting")
@@ -36,6 +37,8 @@ class PromptState:
     placeholder_duration: float | None  # of the fresh synthetic placeholder, if that is it
     source_file: str | None  # the human recording, relative to audio/
     note: str  # anything else staff should know
+    playable: bool = False  # the line plays its recording (it is fresh)
+    undo: bool = False  # its last keep can be undone
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,6 +145,8 @@ def prompt_state(
         placeholder_duration=float(entry["duration"]) if fresh_placeholder and entry else None,
         source_file=relative,
         note=note,
+        playable=status in (HUMAN, SYNTHETIC),
+        undo=undo_file(audio_dir, language.id, prompt.id).is_file(),
     )
 
 

@@ -20,8 +20,10 @@ from ivr.audio.build.sources import read_source
 from ivr.audio.manifest import TARGET_LUFS
 from ivr.errors import ConfigError
 from ivr.menu.words import speaking_seconds
+from ivr.tools.studio.take_length import take_seconds
 
 MAX_BYTES = 50 * 1024 * 1024  # some half an hour of Opus: far longer than any prompt
+MAX_SECONDS = 180  # a prompt takes seconds; a take this long was left running
 CLIPPED_DBFS = -0.1  # a peak this close to full scale has been cut off
 QUIET_LUFS = -42.0  # over 20 dB below the line's loudness: the build would raise the noise too
 SHORTER, LONGER = 0.6, 1.7  # against what the words need: "much shorter" and "much longer"
@@ -72,6 +74,16 @@ def take_from_upload(content_type: str, data: bytes) -> Take:
         raise TakeError(f"a take sent as {kind or 'no type'} cannot be kept; record it again")
     if not data:
         raise TakeError("the take is empty: nothing was recorded; record it again")
+    # Its length first, from the container: decoding an hour would take a gigabyte.
+    seconds = take_seconds("webm" if kind.endswith("/webm") else ext, data)
+    if seconds is None:
+        raise TakeError("its length could not be read, so it was not opened; record it again")
+    if seconds > MAX_SECONDS:
+        raise TakeError(
+            f"it is {int(seconds // 60)} min {int(seconds % 60)} s long, and a take over "
+            f"{MAX_SECONDS // 60} minutes is not opened: a prompt takes seconds. Was Stop "
+            "missed? Record it again"
+        )
     if kind.endswith("/webm"):
         data = _webm_to_ogg(data)
     return Take(ext, data)

@@ -11,7 +11,16 @@ const TYPES = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "
 
 const $ = (id) => document.getElementById(id);
 const list = $("list");
-const buttons = { record: $("record"), stop: $("stop"), play: $("play"), keep: $("keep") };
+const buttons = {
+  record: $("record"),
+  stop: $("stop"),
+  play: $("play"),
+  keep: $("keep"),
+  playKept: $("play-kept"),
+  undo: $("undo"),
+};
+const KEEP = "Keep";
+const KEEP_ANYWAY = "Keep anyway";
 
 let prompts = []; // every prompt, in the order a caller meets them
 let selected = null; // its key, "en/greeting"
@@ -144,6 +153,7 @@ function select(key, focus = true) {
   for (const item of list.querySelectorAll(".prompt.selected")) item.classList.remove("selected");
   const prompt = key && byKey(key);
   buttons.record.disabled = !prompt;
+  showKept(prompt);
   if (!prompt) {
     $("current-title").textContent = "No prompt matches the filters";
     $("current-script").textContent = "";
@@ -199,6 +209,7 @@ const visibleLanguage = (p) => !$("language-filter").value || p.language === $("
 
 async function startRecording() {
   if (!selected || recording) return;
+  stopPlaying();
   clearError();
   if (!navigator.mediaDevices?.getUserMedia) {
     showError(
@@ -244,6 +255,7 @@ async function startRecording() {
   recording = { recorder, stream, context, timer, started, key };
   recorder.start();
   buttons.record.disabled = buttons.play.disabled = buttons.keep.disabled = true;
+  buttons.playKept.disabled = buttons.undo.disabled = true;
   buttons.stop.disabled = false;
   $(itemId(key)).classList.add("recording");
   $("warnings").textContent = $("measurements").textContent = "";
@@ -280,6 +292,7 @@ function stopRecording() {
   $(itemId(key)).classList.remove("recording");
   buttons.stop.disabled = true;
   buttons.record.disabled = false;
+  showKept(byKey(key));
   const earlier = takes.get(key);
   if (earlier?.preview) URL.revokeObjectURL(earlier.preview);
   takes.set(key, { seconds: (performance.now() - started) / 1000, blob: null });
@@ -323,6 +336,7 @@ function showTake() {
   warnings.textContent = $("measurements").textContent = "";
   clearError();
   buttons.play.disabled = buttons.keep.disabled = true;
+  showKeep(take);
   $("take-time").textContent = take ? `${take.seconds.toFixed(1)} s` : "0.0 s";
   $("preview").removeAttribute("src");
   if (!take) {
@@ -373,21 +387,46 @@ async function play() {
   }
 }
 
+// A take with warnings is kept only on a second, deliberate press: "Keep anyway".
+function showKeep(take) {
+  const flagged = Boolean(take?.verdict?.warnings.length);
+  buttons.keep.textContent = take?.confirming ? KEEP_ANYWAY : KEEP;
+  buttons.keep.classList.toggle("flagged", flagged);
+}
+
 async function keep() {
   const key = selected;
   const take = takes.get(key);
   const prompt = byKey(key);
   if (!take?.blob || !prompt) return;
+  if (take.verdict?.warnings.length && !take.confirming) {
+    take.confirming = true;
+    showKeep(take);
+    say(
+      "This take was flagged (see the warnings below). Listen with Play; to keep it as it is, " +
+        `press ${KEEP_ANYWAY}. Or record it again.`,
+    );
+    buttons.keep.focus();
+    return;
+  }
   buttons.keep.disabled = true;
+  stopPlaying();
   clearError();
   say("Keeping the take and building the recording…");
   try {
+    const flagged = take.confirming ? "&flagged=keep" : "";
     const reply = await fetch(
-      `/studio/keep/${prompt.language}/${encodeURIComponent(prompt.id)}?fingerprint=${prompt.fingerprint}`,
+      `/studio/keep/${prompt.language}/${encodeURIComponent(prompt.id)}?fingerprint=${prompt.fingerprint}${flagged}`,
       { method: "POST", headers: { "Content-Type": take.blob.type }, body: take.blob },
     );
     const body = await reply.json();
-    if (!reply.ok) throw new Error(body.error);
+    if (!reply.ok) {
+      if (body.flagged) {
+        take.confirming = true; // the studio found what the page did not: ask again
+        showKeep(take);
+      }
+      throw new Error(body.error);
+    }
     takes.delete(key);
     Object.assign(prompt, body.prompt);
     fillItem($(itemId(key)), prompt);
@@ -407,6 +446,71 @@ async function keep() {
       buttons.keep.disabled = false;
     }
   }
+}
+
+// --- the recording the line plays, and undoing a keep ---------------------------------------
+
+function showKept(prompt) {
+  buttons.playKept.disabled = !prompt?.playable || Boolean(recording);
+  buttons.undo.disabled = !prompt?.undo || Boolean(recording);
+}
+
+async function playKept() {
+  const prompt = byKey(selected);
+  if (!prompt?.playable) return;
+  const audio = $("kept-audio");
+  // The very file the line plays, fetched afresh: a keep or an undo replaces it.
+  audio.src = `/studio/recording/${prompt.language}/${encodeURIComponent(prompt.id)}?at=${Date.now()}`;
+  try {
+    await audio.play();
+    say(`Playing the recording the line plays for ${prompt.id}…`);
+  } catch (error) {
+    showError(`The recording could not be played (${error.message}).`);
+  }
+}
+
+async function undo() {
+  const key = selected;
+  const prompt = byKey(key);
+  if (!prompt?.undo) return;
+  buttons.undo.disabled = true;
+  stopPlaying();
+  clearError();
+  say("Undoing the last keep and building the recording again…");
+  try {
+    const reply = await fetch(`/studio/undo/${prompt.language}/${encodeURIComponent(prompt.id)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+    });
+    const body = await reply.json();
+    if (!reply.ok) throw new Error(body.error);
+    Object.assign(prompt, body.prompt);
+    fillItem($(itemId(key)), prompt);
+    applyFilters();
+    if (key === selected) {
+      select(key, false);
+      say(
+        body.restored
+          ? `Undone: ${body.restored} is back, built into ${body.built}. Undo again to return to the take you kept.`
+          : `Undone: the prompt has its earlier recording again. Undo again to return to the take you kept.`,
+      );
+    }
+  } catch (error) {
+    if (key === selected) {
+      showError(
+        error instanceof TypeError
+          ? `The studio could not be reached (${error.message}). Is \`ivr studio\` still running?`
+          : error.message,
+      );
+      showKept(prompt);
+    }
+  }
+}
+
+// Whatever plays stops when something else is done, so its end never talks over the news.
+function stopPlaying() {
+  for (const audio of [$("preview"), $("kept-audio")]) audio.pause();
 }
 
 function say(text) {
@@ -429,6 +533,9 @@ buttons.record.addEventListener("click", startRecording);
 buttons.stop.addEventListener("click", stopRecording);
 buttons.play.addEventListener("click", play);
 buttons.keep.addEventListener("click", keep);
+buttons.playKept.addEventListener("click", playKept);
+buttons.undo.addEventListener("click", undo);
+$("kept-audio").addEventListener("ended", () => say("Played."));
 $("preview").addEventListener("ended", () => say("Played."));
 $("next").addEventListener("click", nextToRecord);
 for (const filter of [$("language-filter"), $("status-filter")]) {

@@ -1,0 +1,426 @@
+"""A caller is never told to press a key that does nothing where they hear it.
+
+Staff's edits of copies of prompts/, in both languages, checked by `ivr check` and at start-up:
+a key moved in menu.yaml with the words left alone, words that name a key that does nothing
+where they are heard, and numbers that are no keys ("call nine one one").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ivr.call.keys_told import key_problems
+from ivr.call.moments import Moment, call_moments
+from ivr.menu.load import load_line
+from ivr.menu.named_keys import keys_named
+from ivr.tools.check import Problem, run_check
+from tests.audio_files import write_audio_dir
+from tests.helpers import ROOT, edit, failed_start, ivr
+
+
+def _line_of(path: Path, text: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
+
+
+def _prompt_line(path: Path, prompt_id: str) -> int:
+    """The line of a prompt under prompts: in a language file."""
+    lines = path.read_text().splitlines()
+    start = lines.index("prompts:")
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if line.startswith(f"  {prompt_id}:"):
+            return number
+    raise AssertionError(f"no prompt {prompt_id!r} in {path}")
+
+
+def key_errors(prompts: Path, audio: Path) -> list[Problem]:
+    return [
+        p
+        for p in run_check(prompts, audio)
+        if p.severity == "error" and "says" in p.message and "does nothing" in p.message
+    ]
+
+
+def key_warnings(prompts: Path, audio: Path) -> list[Problem]:
+    return [p for p in run_check(prompts, audio) if "heard there names it" in p.message]
+
+
+@pytest.fixture
+def audio(tmp_path: Path) -> Path:
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    return folder
+
+
+# --- what the words name ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "keys"),
+    [
+        ("en", "For other ways to reach an advocate, press 3.", ["3"]),
+        ("en", "To hear this again, press star. For more time, press pound.", ["*", "#"]),
+        ("en", "Press the star key for the main menu.", ["*"]),
+        (
+            "en",
+            "Press 1 for the next point, 2 to repeat, star for the menu, or 0 for help.",
+            ["1", "2", "*", "0"],
+        ),
+        ("en", "Did you mean the police, or help? Press 1 or 0.", ["1", "0"]),
+        ("en", "Dial oh for an advocate.", ["0"]),
+        ("en", "If you are in danger, call 911.", []),
+        ("en", "If you are in danger, dial nine one one.", []),
+        ("en", "Call the hotline at 1-866-331-9474, 24/7.", []),
+        ("en", "Text loveis to 22522. It has 7 days of tips, one for each day.", []),
+        ("en", "Press 1 to hear one more time what the 3 police officers said.", ["1"]),
+        ("es", "Para español, oprime 9.", ["9"]),
+        ("es", "Para tener más tiempo, oprime la tecla numeral.", ["#"]),
+        (
+            "es",
+            "Oprime 1 para seguir, 2 para repetir, asterisco para el menú, o 0 para ayuda.",
+            ["1", "2", "*", "0"],
+        ),
+        ("es", "Para hablar con una persona consejera, oprime 0.", ["0"]),
+        ("es", "Si estás en peligro, llama al 911. Abierto las 24 horas, 24/7.", []),
+        ("es", "Marca el nueve uno uno si estás en peligro.", []),
+        ("es", "Envía un texto al 22522 o llama al 1-866-331-9474.", []),
+    ],
+)
+def test_the_keys_a_text_names(line_copy, language, text, keys):
+    named = keys_named(text, line_copy.languages[language])
+    assert [k.key for k in named] == keys, named
+
+
+@pytest.fixture(scope="module")
+def line_copy():
+    return load_line(ROOT / "prompts")
+
+
+def test_key_names_come_from_the_language_file(prompts_copy):
+    """A key named by a word the language file gives it, and no word it does not."""
+    es = prompts_copy / "es.yaml"
+    edit(es, '"#": [numeral, gato, almohadilla]', '"#": [numeral, gato, almohadilla, michi]')
+    language = load_line(prompts_copy).languages["es"]
+    assert [k.key for k in keys_named("Para más tiempo, oprime michi.", language)] == ["#"]
+    assert keys_named("Para más tiempo, oprime pulpo.", language) == ()
+
+
+# --- a key moved, the words not ---------------------------------------------------------------
+
+# (menu.yaml edit, what the words still name, in each language file)
+MOVED = {
+    "a menu key": (('"3": reach_advocate', '"4": reach_advocate'), "3"),
+    "the next key": (('next: "1"', 'next: "4"'), "1"),
+    "the repeat key": (('repeat: "2"', 'repeat: "5"'), "2"),
+    "the previous key": (('previous: "3"', 'previous: "6"'), "3"),
+    "the main menu key in sections": (('main_menu: "*"', 'main_menu: "7"'), "*"),
+    "the hotline key": (('key: "0"  ', 'key: "8"  '), "0"),
+    "the Spanish key": (('key: "9" ', 'key: "8" '), "9"),
+    "the more-time key": (('key: "#" ', 'key: "7" '), "#"),
+}
+
+
+@pytest.mark.parametrize("what", MOVED)
+def test_a_key_moved_with_the_words_left_alone_is_an_error_in_each_language(
+    prompts_copy, audio, what
+):
+    (old, new), said = MOVED[what]
+    edit(prompts_copy / "menu.yaml", old, new)
+    errors = key_errors(prompts_copy, audio)
+    by_file = {p.where.split(":")[0].rsplit("/", 1)[-1] for p in errors}
+    assert by_file >= ({"es.yaml"} if what == "the Spanish key" else {"en.yaml", "es.yaml"})
+    for problem in errors:
+        assert f"but key {said} does nothing" in problem.message
+        # The prompt's own line, and where the keys of that place are set.
+        file, line = problem.where.rsplit(":", 1)
+        prompt_id = problem.message.split("'")[1]
+        assert int(line) == _prompt_line(Path(file), prompt_id)
+        assert "menu.yaml:" in problem.message or "put through" in problem.message
+
+
+def test_the_key_that_took_its_place_is_named_with_its_line(prompts_copy, audio):
+    new_line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"4": reach_advocate')
+    en = prompts_copy / "en.yaml"
+    (problem,) = [p for p in key_errors(prompts_copy, audio) if "en.yaml" in p.where]
+    assert problem.where.endswith(f"en.yaml:{_prompt_line(en, 'main_menu')}")
+    assert "says \"press 3\", but key 3 does nothing in menu 'main'" in problem.message
+    assert f"key 4, set at {prompts_copy / 'menu.yaml'}:{new_line}" in problem.fix
+    (warning,) = key_warnings(prompts_copy, audio)
+    assert warning.where.endswith(f"menu.yaml:{new_line}")
+    assert "key 4 (goes to reach_advocate) works in menu 'main'" in warning.message
+
+
+def test_the_line_does_not_start_with_a_key_named_that_does_nothing(prompts_copy, tmp_path):
+    edit(prompts_copy / "menu.yaml", 'previous: "3"', 'previous: "6"')
+    code, log = failed_start(tmp_path / "log", {"PROMPTS_DIR": str(prompts_copy)})
+    assert code != 0
+    line = _prompt_line(prompts_copy / "en.yaml", "end_of_section")
+    assert f"en.yaml:{line}: prompt 'end_of_section' says \"Press 3\"" in log
+    assert "key 3 does nothing in section 'police'" in log
+
+
+# --- words that name a key that does nothing where they are heard -----------------------------
+
+# (file, old, new, the key, a place it does nothing)
+NAMED = {
+    "en: a key heard in sections": (
+        "en.yaml",
+        "not_an_option: Sorry, that is not an option.",
+        "not_an_option: Sorry, that is not an option. For Spanish, press 9.",
+        "9",
+        "section 'police'",
+    ),
+    "es: a key while the call is put through": (
+        "es.yaml",
+        "No cuelgues.",
+        "No cuelgues, o oprime 1 para colgar.",
+        "1",
+        "while the call is put through",
+    ),
+    "en: a key by its second name at goodbye": (
+        "en.yaml",
+        "call 911. Goodbye.",
+        "call 911. To hear this again, press hash. Goodbye.",
+        "#",
+        "as the call ends",
+    ),
+    "es: a key no menu has": (
+        "es.yaml",
+        "por texto o chat, oprime 3.",
+        "por texto o chat, oprime la tecla 5.",
+        "5",
+        "menu 'main'",
+    ),
+    "en: the 911 advice, heard in the greeting and after a failed transfer": (
+        "en.yaml",
+        "danger: If you are in immediate danger, hang up and call 911.",
+        "danger: If you are in immediate danger, hang up and call 911, or press 4.",
+        "4",
+        "menu 'main'",
+    ),
+    "es: the Spanish offer": (
+        "es.yaml",
+        "Para español, oprime 9.",
+        "Para español, oprime 7.",
+        "7",
+        "menu 'main'",
+    ),
+    "en: the retry after a failed transfer": (
+        "en.yaml",
+        "try_again: To try the advocate line again, press 0.",
+        "try_again: To try the advocate line again, press 0, or 6 for the main menu.",
+        "6",
+        "after a failed transfer",
+    ),
+    "es: a list in the sections' keys": (
+        "es.yaml",
+        "2 para repetir, 3 para regresar,",
+        "2 para repetir, 3 para regresar, 5 para el final,",
+        "5",
+        "section 'what_you_can_do'",
+    ),
+    "es: the question when words fit two options": (
+        "es.yaml",
+        'Oprime {keys}."',
+        'Oprime {keys}, o 9 para español."',
+        "9",
+        "section 'reach_advocate'",
+    ),
+    "es: another verb of key_prefixes": (
+        "es.yaml",
+        "Para saber qué puede hacer la policía, oprime 1.",
+        "Para saber qué puede hacer la policía, pulsa 6.",
+        "6",
+        "menu 'main'",
+    ),
+    "en: the end of a section": (
+        "en.yaml",
+        "Press 3 to go back, or star for the main menu.",
+        "Press 3 to go back, or pound for the main menu, or 9 for Spanish.",
+        "9",
+        "section 'reach_advocate'",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", NAMED)
+def test_words_that_name_a_key_doing_nothing_where_heard_are_an_error(prompts_copy, audio, what):
+    file, old, new, key, place = NAMED[what]
+    edit(prompts_copy / file, old, new)
+    errors = key_errors(prompts_copy, audio)
+    assert errors, f"no error for {what}"
+    (problem,) = [p for p in errors if f"key {key} does nothing" in p.message]
+    assert problem.where.rsplit("/", 1)[-1].startswith(f"{file}:")
+    assert place in problem.message
+
+
+# --- numbers that are no keys, and keys named where they work ---------------------------------
+
+ALLOWED = {
+    "en: 911 in the main menu": (
+        "en.yaml",
+        "For more time to answer, press pound.",
+        "For more time to answer, press pound. In danger, call 911.",
+    ),
+    "en: the hotline's number, open 24/7, in sections": (
+        "en.yaml",
+        "not_an_option: Sorry, that is not an option.",
+        "not_an_option: Sorry, that is not an option. The hotline, 1-866-331-9474, is open 24/7.",
+    ),
+    "en: digits of a number written out": (
+        "en.yaml",
+        "not_an_option: Sorry, that is not an option.",
+        "not_an_option: Sorry, that is not an option. In danger, dial nine one one.",
+    ),
+    "es: 911 and 22522 while the call is put through": (
+        "es.yaml",
+        "No cuelgues.",
+        'No cuelgues. Si estás en peligro, llama al 911, o escribe "loveis" al 22522.',
+    ),
+    "es: a key that works where it is heard": (
+        "es.yaml",
+        "Ahora tienes más tiempo para responder.",
+        "Ahora tienes más tiempo para responder. Para hablar con alguien, oprime 0.",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", ALLOWED)
+def test_numbers_and_keys_that_work_are_no_error(prompts_copy, audio, what):
+    file, old, new = ALLOWED[what]
+    edit(prompts_copy / file, old, new)
+    assert key_errors(prompts_copy, audio) == []
+
+
+def test_the_shipped_line_tells_of_every_key_or_says_why_not(audio):
+    problems = run_check(ROOT / "prompts", audio)
+    assert [p for p in problems if "names it" in p.message or "does nothing" in p.message] == []
+
+
+# --- keys that work with no prompt naming them --------------------------------------------------
+
+
+def test_a_working_key_no_prompt_names_is_a_warning_until_marked_unspoken(prompts_copy, audio):
+    menu = prompts_copy / "menu.yaml"
+    line = edit(menu, '      "*": repeat', '      "*": repeat\n      "5": police')
+    (warning,) = key_warnings(prompts_copy, audio)
+    assert warning.where.endswith(f"menu.yaml:{line + 1}")
+    assert "key 5 (goes to police) works in menu 'main'" in warning.message
+    assert "en.yaml or es.yaml" in warning.message
+    assert 'unspoken_keys: main: ["5"]' in warning.fix
+    edit(menu, '  main: ["9"]', '  main: ["9", "5"]')
+    assert key_warnings(prompts_copy, audio) == []
+
+
+def test_a_key_marked_unspoken_that_does_nothing_is_an_error(prompts_copy, audio):
+    line = edit(prompts_copy / "menu.yaml", '  main: ["9"]', '  main: ["9", "5"]')
+    (problem,) = [p for p in run_check(prompts_copy, audio) if "unspoken_keys" in p.message]
+    assert problem.severity == "error"
+    assert problem.where.endswith(f"menu.yaml:{line}")
+    assert "key 5 does nothing in menu 'main'" in problem.message
+
+
+def test_unspoken_keys_must_name_a_menu_or_section(prompts_copy, audio):
+    line = edit(prompts_copy / "menu.yaml", '  sections: ["#"]', '  section: ["#"]')
+    (problem,) = [p for p in run_check(prompts_copy, audio) if p.severity == "error"]
+    assert problem.where.endswith(f"menu.yaml:{line}")
+    assert "did you mean 'sections'?" in problem.message
+
+
+# --- recordings, through the words they were made from ------------------------------------------
+
+
+def test_a_recording_that_names_a_key_doing_nothing_is_an_error(prompts_copy, tmp_path):
+    line = load_line(prompts_copy)
+    audio = tmp_path / "audio"
+    texts = {
+        f"{code}/{pid}": (p.text, b"RIFF")
+        for code, language in line.languages.items()
+        for pid, p in language.prompts.items()
+    }
+    said = texts["en/not_an_option"][0]
+    texts["en/not_an_option"] = (f"{said} For Spanish, press 9.", b"RIFF")
+    write_audio_dir(audio, texts)
+    result = ivr("check", "--json", PROMPTS_DIR=str(prompts_copy), AUDIO_DIR=str(audio))
+    assert result.returncode == 1
+    problems = json.loads(result.stdout)["problems"]
+    (problem,) = [p for p in problems if "does nothing" in p["message"]]
+    assert problem["message"].startswith(
+        "the recording of prompt 'not_an_option' says \"press 9\", but key 9 does nothing"
+    )
+    en = prompts_copy / "en.yaml"
+    assert problem["where"].endswith(f"en.yaml:{_prompt_line(en, 'not_an_option')}")
+
+
+def test_a_backup_number_s_prompt_is_heard_where_no_key_works(prompts_copy, audio):
+    edit(
+        prompts_copy / "menu.yaml",
+        "  # backups:",
+        '  backups:\n    - number: "+15555550100"\n      say: trying_backup\n  # backups:',
+    )
+    for code, said in (("en", "Trying another line. To stop, press 1."), ("es", "Otra línea.")):
+        edit(
+            prompts_copy / f"{code}.yaml",
+            "  goodbye: >-",
+            f"  trying_backup: {said}\n  goodbye: >-",
+        )
+    (problem,) = key_errors(prompts_copy, audio)
+    assert problem.where.endswith(
+        f"en.yaml:{_prompt_line(prompts_copy / 'en.yaml', 'trying_backup')}"
+    )
+    assert problem.message == (
+        "prompt 'trying_backup' says \"press 1\", but key 1 does nothing while the call is put "
+        "through to the hotline"
+    )
+    assert problem.fix == "change the words: no key does anything there"
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [],
+        [("menu.yaml", '"3": reach_advocate', '"4": reach_advocate')],
+        [
+            ("menu.yaml", "  then: transfer ", "  then: goodbye "),
+            ("menu.yaml", "  tries: 3 ", "  tries: 2 "),
+        ],
+        [
+            (
+                "menu.yaml",
+                "  # backups:",
+                '  backups:\n    - number: "+15555550100"\n      say: trying_backup\n  # backups:',
+            ),
+            (
+                "en.yaml",
+                "  goodbye: >-",
+                "  trying_backup: Trying another line. Press 1.\n  goodbye: >-",
+            ),
+            ("es.yaml", "  goodbye: >-", "  trying_backup: Otra línea.\n  goodbye: >-"),
+        ],
+    ],
+    ids=["shipped", "a key moved", "goodbye after two tries", "a backup number"],
+)
+def test_following_each_call_once_finds_what_following_every_call_finds(prompts_copy, edits):
+    """The check follows calls that differ only in their pace, the privacy tip or where a
+    transfer began once; following every one of them finds the same problems."""
+    for file, old, new in edits:
+        edit(prompts_copy / file, old, new)
+    line = load_line(prompts_copy)
+    assert key_problems(line) == key_problems(line, exhaustive=True)
+
+    def heard(moment: Moment) -> tuple:
+        """What a caller hears and can press; where a transfer began, and whether the privacy
+        tip is still to come before goodbye, are what the quicker way leaves out."""
+        said = tuple(
+            s for s in moment.said if not (moment.kind == "hangup" and s.prompt == "privacy")
+        )
+        node = moment.node if moment.kind == "ask" else ""
+        return moment.kind, moment.language, moment.retry, node, said, moment.works
+
+    quick = {heard(m) for m in call_moments(line)}
+    assert quick == {heard(m) for m in call_moments(line, exhaustive=True)}
