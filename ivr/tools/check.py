@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ivr.audio import manifest as manifest_file
 from ivr.audio.manifest import Entry
+from ivr.audio.pace import pace_warnings
 from ivr.audio.recordings import check_recording
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
@@ -65,6 +66,8 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
         problems += _read_aloud(language)
         problems += _numbers_said(language)
     problems += _fallback_read_aloud()
+    where = shown(audio_dir / manifest_file.NAME)
+    problems += [Problem("warning", *found) for found in pace_warnings(line, manifest, where)]
     known = {f"{lang.id}/{p}" for lang in line.languages.values() for p in lang.prompts}
     for key in sorted(set(manifest) - known):
         problems.append(

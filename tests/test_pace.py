@@ -1,0 +1,63 @@
+"""A pace a caller can follow: the recordings the line plays are held to the targets in
+ivr.audio.pace, `ivr check` warns about any faster one, and placeholders are made slow enough."""
+
+from __future__ import annotations
+
+import json
+
+from ivr.audio.pace import (
+    limit_for,
+    placeholder_pace,
+    words_a_minute,
+)
+from tests.audio_files import mulaw_wav, write_audio_dir
+from tests.helpers import ivr
+
+
+def test_a_pace_counts_words_as_a_voice_says_them():
+    # 13 words in 5.2 s: "you'll" is one word, and "L, O, V, E" four.
+    assert (
+        words_a_minute("If you are in immediate danger, hang up and call nine one one.", 5.2) == 150
+    )
+    assert words_a_minute("You'll text L, O, V, E.", 3.0) == 120
+    assert (limit_for("danger"), limit_for("language_offer"), limit_for("greeting")) == (
+        150,
+        150,
+        170,
+    )
+    assert (placeholder_pace("danger"), placeholder_pace("greeting")) == (145, 155)
+
+
+def test_ivr_check_warns_about_a_recording_too_fast_to_follow(tmp_path, en):
+    """A person's take, 13 words in 3.3 s (236 words a minute): a warning, not an error."""
+    audio = tmp_path / "audio"
+    write_audio_dir(
+        audio,
+        {
+            "en/danger": (en["danger"].text, mulaw_wav(3.3)),
+            "en/no_input": (en["no_input"].text, mulaw_wav(2.8)),  # 7 words: 150 a minute
+        },
+    )
+    manifest = json.loads((audio / "manifest.json").read_text())
+    manifest["recordings"]["en/danger"]["source"] = "human"
+    (audio / "manifest.json").write_text(json.dumps(manifest))
+    done = ivr("check", "--json", AUDIO_DIR=str(audio), timeout=120)
+    warnings = [p for p in json.loads(done.stdout)["problems"] if "words a minute" in p["message"]]
+    assert warnings == [
+        {
+            "severity": "warning",
+            "where": str(en["danger"].where),
+            "message": "the recording of prompt 'danger', en/danger.wav, speaks 236 words a "
+            "minute, over the 150 of the 911 advice, which every caller must take in",
+            "fix": "record it again more slowly, with a short pause after each sentence",
+            "diff": "",
+        },
+        {
+            "severity": "warning",
+            "where": str(audio / "manifest.json"),
+            "message": "the 2 en recordings speak a median 193 words a minute, over 160",
+            "fix": "record the fastest again more slowly (`ivr listen --verbose` gives each "
+            "one's pace)",
+            "diff": "",
+        },
+    ]
