@@ -307,7 +307,7 @@ class ToneVoice:
     def unavailable(self, language_code: str) -> str | None:
         return None if self.installed else "tone-tts is not installed"
 
-    def synthesize(self, text: str) -> AudioSegment:
+    def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
         return Sine(440, sample_rate=16000).to_audio_segment(450, -15.0)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ivr.audio.pace import (
     limit_for,
     placeholder_pace,
@@ -61,3 +63,33 @@ def test_ivr_check_warns_about_a_recording_too_fast_to_follow(tmp_path, en):
             "diff": "",
         },
     ]
+
+
+def test_placeholders_are_said_again_slower_only_as_far_as_their_pace_needs():
+    pytest.importorskip("pydub", reason="the audio tools come with the dev extra")
+    from pydub.generators import Sine
+
+    from ivr.audio.build.engines import SLOWEST, TRIES, paced
+    from ivr.audio.build.ffmpeg import AudioSegment
+
+    text = "one two three four five six seven eight nine ten"  # 10 words
+    tried: list[float] = []
+
+    def speak(said: str, slowness: float) -> AudioSegment:
+        """A voice that takes 3 s at its calm pace (200 a minute), and slows by less than
+        asked: half a second for each 0.1 of slowness."""
+        tried.append(slowness)
+        return Sine(220).to_audio_segment(round(3000 + (slowness - 1) * 5000), -20.0)
+
+    def pace(segment: AudioSegment) -> float:
+        return words_a_minute(text, len(segment) / 1000 + 0.3)  # with the build's two pads
+
+    tried.clear()
+    assert pace(paced(speak, text, 250)) < 250 and tried == [1.0], "never sped up"
+    tried.clear()
+    made = pace(paced(speak, text, 150))
+    assert 144 <= made <= 150, made
+    assert tried[0] == 1.0 and len(tried) <= TRIES
+    tried.clear()
+    paced(speak, text, 20)  # slower than any voice should go: it stops at SLOWEST
+    assert max(tried) == SLOWEST
