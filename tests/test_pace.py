@@ -4,16 +4,46 @@ ivr.audio.pace, `ivr check` warns about any faster one, and placeholders are mad
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 
+from ivr.audio.manifest import read_manifest
 from ivr.audio.pace import (
+    MAX_911_WPM,
+    MAX_MEDIAN_WPM,
+    MAX_WPM,
     limit_for,
     placeholder_pace,
     words_a_minute,
 )
+from ivr.menu.document import fingerprint
 from tests.audio_files import mulaw_wav, write_audio_dir
-from tests.helpers import ivr
+from tests.helpers import ROOT, ivr
+
+
+def served(line) -> dict[str, float]:
+    """Each recording the line plays, fresh for its prompt's words: its pace."""
+    recordings = read_manifest(ROOT / "audio").recordings
+    found = {}
+    for language in line.languages.values():
+        for prompt_id, prompt in language.prompts.items():
+            entry = recordings.get(f"{language.id}/{prompt_id}")
+            if entry and entry["text_fingerprint"] == fingerprint(prompt.text):
+                found[f"{language.id}/{prompt_id}"] = words_a_minute(
+                    entry["text"], entry["duration"]
+                )
+    return found
+
+
+def test_the_recordings_the_line_plays_meet_the_three_pace_targets(line):
+    paces = served(line)
+    assert len(paces) == len(line.languages["en"].prompts), "every English prompt is recorded"
+    too_fast = {key: round(wpm) for key, wpm in paces.items() if round(wpm) > MAX_WPM}
+    assert too_fast == {}
+    assert statistics.median(paces.values()) <= MAX_MEDIAN_WPM
+    assert round(paces["en/danger"]) <= MAX_911_WPM
+    assert (MAX_WPM, MAX_MEDIAN_WPM, MAX_911_WPM) == (170, 160, 150)
 
 
 def test_a_pace_counts_words_as_a_voice_says_them():
