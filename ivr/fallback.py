@@ -1,6 +1,7 @@
 """The fallback app's WSGI entry point: `gunicorn "ivr.fallback:create_fallback_app()"`.
 
-It loads no menu, so it answers even when the line's YAML is broken (see README).
+It loads no menu, so it answers even when the line's YAML is broken (see docs/operators.md,
+"When something fails"). Like the line's, it reads the real environment only, never `.env`.
 """
 
 from ivr.web.fallback import create_fallback_app

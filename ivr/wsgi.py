@@ -1,4 +1,7 @@
-"""The WSGI entry point for gunicorn (see Procfile). A broken menu stops start-up here."""
+"""The WSGI entry point for gunicorn (see Procfile). A broken menu stops start-up here.
+
+It reads the real environment only, never `.env`: a platform sets the variables.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ bench/ uses these too, so nothing here needs pytest.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -82,18 +83,29 @@ def edit(path: Path, old: str, new: str) -> int:
     return text[: text.index(old)].count("\n") + 1
 
 
+IVR = str(Path(sys.executable).parent / "ivr")
+# Every setting, as .env.example lists them.
+SETTING_NAMES = re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M)
+
+
 def ivr(
-    *args: str, stdin: str = "", timeout: float = 60, **env: str
+    *args: str, stdin: str = "", timeout: float = 60, cwd: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the `ivr` command installed beside this Python, as staff run it; `env` is added to
-    the environment (an empty value reads as unset)."""
+    """Run the `ivr` command installed beside this Python, as staff run it, in `cwd` (default:
+    the project's folder); `env` is added to the environment (an empty value reads as unset).
+
+    In the project's folder, a developer's own `.env` is not read: every setting is set, empty
+    unless the environment has it, and a variable already set wins over `.env`.
+    """
+    unset = {} if cwd else {name: "" for name in SETTING_NAMES if name not in os.environ}
     return subprocess.run(
-        [str(Path(sys.executable).parent / "ivr"), *args],
+        [IVR, *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **env},
+        env={**unset, **os.environ, **env},
+        cwd=cwd,
     )
 
 
@@ -115,9 +127,14 @@ def procfile_command(app: str = "ivr.wsgi:app") -> str:
 
 
 def start_procfile(
-    app: str, log: IO[bytes], env: dict[str, str] | None = None, public: bool = False
+    app: str,
+    log: IO[bytes],
+    env: dict[str, str] | None = None,
+    public: bool = False,
+    cwd: Path = ROOT,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the Procfile's web command for `app` on a loopback port; return it and its URL.
+    """Start the Procfile's web command for `app` on a loopback port, in `cwd`; return it and
+    its URL.
 
     `public`: as in production, PUBLIC_BASE_URL names the address (here, the loopback one).
     """
@@ -134,7 +151,7 @@ def start_procfile(
     }
     process = subprocess.Popen(
         ["bash", "-c", f"exec {procfile_command(app)}"],
-        cwd=ROOT,
+        cwd=cwd,
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -196,13 +213,18 @@ class Server:
 
 
 def start_server(
-    log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
+    log_path: Path,
+    env: dict[str, str],
+    wait: bool = True,
+    app: str = "ivr.wsgi:app",
+    cwd: Path = ROOT,
 ) -> Server:
-    """Start the Procfile's command with `env`; with `wait`, return once every worker answers."""
+    """Start the Procfile's command with `env` in `cwd`; with `wait`, return once every worker
+    answers."""
     # The usage counters go beside the log, never into the project's own usage.sqlite3.
     env = {"WEB_CONCURRENCY": "2", "USAGE_DB": str(log_path.parent / "usage.sqlite3"), **env}
     count = int(env["WEB_CONCURRENCY"])
-    process, url = start_procfile(app, log_path.open("wb"), env)
+    process, url = start_procfile(app, log_path.open("wb"), env, cwd=cwd)
     server = Server(url, process, log_path)
     if "AUDIO_DIR" in env:
         server.audio_dir = Path(env["AUDIO_DIR"])

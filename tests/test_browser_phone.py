@@ -134,6 +134,23 @@ def test_with_a_token_the_page_still_drives_the_signed_webhooks(run_server, brow
         context.close()
 
 
+def test_in_production_one_place_gets_a_few_calls_a_minute_and_is_told_so(run_server, browser):
+    # One server process: each keeps its own count.
+    with run_server({"PHONE_PAGE": "on", "WEB_CONCURRENCY": "1"}) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{server.url}/phone?rate=8")
+        for _ in range(5):
+            page.get_by_role("button", name="Call").click()
+            wait_for_text(page, "If you are in immediate danger")
+            page.get_by_role("button", name="Hang up").click()
+        page.get_by_role("button", name="Call").click()
+        wait_for_text(page, "Too many calls from here: try again in a minute.")
+        assert "error" not in transcript(page)
+        assert page.get_by_role("button", name="Call").is_enabled()
+        context.close()
+
+
 def test_spanish_and_typed_speech(local_server, page):
     page.goto(f"{local_server.url}/phone?rate=8")
     page.get_by_role("button", name="Call").click()

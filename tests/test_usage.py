@@ -6,8 +6,11 @@ from __future__ import annotations
 import calendar
 import csv
 import io
+import json
 import re
 import time
+import urllib.error
+import urllib.request
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -16,9 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import redis
 
+from ivr.tools.simulated_call import HttpReply, SimulatedCall
 from ivr.web.settings import Settings, SettingsError
 from ivr.web.usage import Usage
-from ivr.web.usage_store import RedisStore, SqliteStore
+from ivr.web.usage_store import Batch, RedisStore, SqliteStore
 from tests.helpers import TOKEN, start_server, stop_server
 from tests.usage_fixtures import (
     MovedClock,
@@ -33,6 +37,11 @@ NOT_SAVED = "usage counters could not be saved"
 
 def sid(n: int) -> str:
     return f"CA{n:032x}"
+
+
+def around_today() -> tuple[date, date]:
+    today = datetime.now(UTC).date()
+    return today - timedelta(1), today + timedelta(1)
 
 
 def wait_until(condition, seconds: float = 10.0) -> None:
@@ -179,7 +188,9 @@ def test_the_report_across_midnight_shows_full_days_and_hides_counts_under_ten(t
     [(9, "fewer than 10", "fewer than 10"), (10, "10", "about 10"), (11, "11", "about 10")],
 )
 def test_the_threshold_is_exact_in_a_days_row_and_the_total(tmp_path, count, shown, total):
-    SqliteStore(tmp_path / "usage.sqlite3").add({("2026-02-03", "calls"): count}, date(2026, 3, 1))
+    SqliteStore(tmp_path / "usage.sqlite3").add(
+        Batch({("2026-02-03", "calls"): count}), date(2026, 3, 1)
+    )
     result = ivr_usage(
         "--month", "2026-02", env={"USAGE_DB": str(tmp_path / "usage.sqlite3")}, today="2026-03-01"
     )
@@ -192,9 +203,9 @@ def test_the_threshold_is_exact_in_a_days_row_and_the_total(tmp_path, count, sho
 def test_a_hidden_day_cannot_be_worked_out_from_the_total(tmp_path):
     path = tmp_path / "usage.sqlite3"
     counts = {("2026-02-01", "calls"): 20, ("2026-02-02", "calls"): 34, ("2026-02-03", "calls"): 4}
-    SqliteStore(path).add(counts, date(2026, 3, 1))
+    SqliteStore(path).add(Batch(counts), date(2026, 3, 1))
     days = {f"2026-02-{d:02}": {"calls": 40} for d in range(4, 29)}  # every other day shown
-    SqliteStore(path).add({(day, "calls"): 40 for day in days}, date(2026, 3, 1))
+    SqliteStore(path).add(Batch({(day, "calls"): 40 for day in days}), date(2026, 3, 1))
     report = ivr_usage("--month", "2026-02", env={"USAGE_DB": str(path)}, today="2026-03-01")
     assert cells(report.stdout, "2026-02-03")["calls"] == "fewer than 10"
     shown_days = 20 + 34 + 40 * len(days)
@@ -208,7 +219,12 @@ def test_a_hidden_day_cannot_be_worked_out_from_the_total(tmp_path):
 
 def test_a_redis_that_goes_away_mid_call_leaves_the_call_going_and_one_warning(tmp_path):
     with redis_server(tmp_path) as store:
-        env = {"TWILIO_AUTH_TOKEN": TOKEN, "WEB_CONCURRENCY": "1", "REDIS_URL": store.url}
+        env = {
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "WEB_CONCURRENCY": "1",
+            "REDIS_URL": store.url,
+            "USAGE_BATCH_SECONDS": "1",
+        }
         server = start_server(tmp_path / "server.log", env)
         try:
             call = server.call(call_sid=sid(1)).start().press("1")
@@ -236,7 +252,7 @@ def test_a_redis_that_goes_away_mid_call_leaves_the_call_going_and_one_warning(t
 
 def test_counts_wait_in_memory_while_redis_is_away_and_are_saved_when_it_is_back(tmp_path, caplog):
     first = start_redis(tmp_path)
-    usage = Usage(RedisStore(first.url), flush_seconds=3600, retry_seconds=0)
+    usage = Usage(RedisStore(first.url), batch_seconds=3600, retry_seconds=0)
     usage.count(("calls",))
     assert usage.flush()
     first.stop()
@@ -256,12 +272,23 @@ def test_counts_wait_in_memory_while_redis_is_away_and_are_saved_when_it_is_back
     assert "usage counters are saved again" in caplog.text
 
 
-def test_an_unwritable_usage_db_costs_a_warning_not_a_call(tmp_path, run_server):
-    with run_server({"USAGE_DB": str(tmp_path / "missing" / "usage.sqlite3")}) as server:
+def test_an_unwritable_usage_db_costs_a_warning_not_a_call_and_the_loss_is_said(
+    tmp_path, run_server
+):
+    env = {
+        "USAGE_DB": str(tmp_path / "missing" / "usage.sqlite3"),
+        "USAGE_BATCH_SECONDS": "1",
+        "WEB_CONCURRENCY": "1",
+    }
+    with run_server(env) as server:
         call = server.call().start().press("1").press("0").dial_outcome("completed")
         assert not call.events("error") and call.ended
         wait_until(lambda: NOT_SAVED in server.log())
     assert "usage counters cannot be kept in" in server.log()
+    # calls, first_choice.keys, language.en, section.police.entered, transfer.asked and
+    # transfer.completed: a number, never which counters or which day.
+    lost = re.findall(r"WARNING ivr: usage counters: (.*) could not be saved", server.log())
+    assert lost == ["6 counts"]
 
 
 def test_five_transfers_in_a_row_not_connecting_give_one_warning_for_all_workers(run_server):
@@ -286,18 +313,29 @@ def test_five_transfers_in_a_row_not_connecting_give_one_warning_for_all_workers
 
 def test_sqlite_drops_days_older_than_13_months(tmp_path):
     store = SqliteStore(tmp_path / "usage.sqlite3")
-    store.add({("2026-03-14", "calls"): 3, ("2026-03-15", "calls"): 4}, date(2026, 3, 15))
-    store.add({("2027-04-15", "calls"): 1}, date(2027, 4, 15))
+    store.add(Batch({("2026-03-14", "calls"): 3, ("2026-03-15", "calls"): 4}), date(2026, 3, 15))
+    store.add(Batch({("2027-04-15", "calls"): 1}), date(2027, 4, 15))
     assert store.read(date(2026, 1, 1), date(2027, 12, 31)) == {
         "2026-03-15": {"calls": 4},
         "2027-04-15": {"calls": 1},
     }
 
 
+def test_a_usage_db_deleted_to_drop_every_count_is_made_again_by_the_next_batch(tmp_path):
+    path = tmp_path / "usage.sqlite3"
+    store = SqliteStore(path)
+    store.add(Batch({("2026-03-15", "calls"): 3}), date(2026, 3, 15))
+    path.unlink()  # while the server runs, its connection open
+    store.add(Batch({("2026-03-15", "calls"): 2}), date(2026, 3, 15))
+    assert SqliteStore(path).read(date(2026, 3, 1), date(2026, 3, 31)) == {
+        "2026-03-15": {"calls": 2}
+    }
+
+
 def test_redis_expires_each_day_13_months_after_it(tmp_path):
     with redis_server(tmp_path) as server:
         yesterday = datetime.now(UTC).date() - timedelta(1)
-        RedisStore(server.url).add({(yesterday.isoformat(), "calls"): 2}, yesterday)
+        RedisStore(server.url).add(Batch({(yesterday.isoformat(), "calls"): 2}), yesterday)
         client = redis.Redis.from_url(server.url)
         month = yesterday.month + 13
         gone = date(yesterday.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
@@ -320,6 +358,11 @@ def test_usage_settings_from_the_environment():
     for bad in ("0", "ten", "-1"):
         with pytest.raises(SettingsError, match="USAGE_MIN_COUNT"):
             Settings.from_env({"USAGE_MIN_COUNT": bad})
+    assert settings.usage_batch_seconds == 600, "a batch every 10 minutes"
+    assert Settings.from_env({"USAGE_BATCH_SECONDS": "60"}).usage_batch_seconds == 60
+    for bad in ("0", "10m", "-1", "1.5"):
+        with pytest.raises(SettingsError, match="USAGE_BATCH_SECONDS should be a whole number"):
+            Settings.from_env({"USAGE_BATCH_SECONDS": bad})
 
 
 def test_the_report_says_what_is_wrong(tmp_path):
@@ -332,3 +375,62 @@ def test_the_report_says_what_is_wrong(tmp_path):
         "no day of 2026-03 has ended yet"
         in ivr_usage("--month", "2026-03", env=env, today="2026-03-01").stderr
     )
+
+
+# --- the browser phone is a demo ---------------------------------------------------------------
+
+
+def through_the_page(server, call_sid: str) -> SimulatedCall:
+    """A call placed as the browser phone places it: each webhook sent to /phone/twiml as
+    JSON, unsigned, for the page to relay as a signed webhook."""
+
+    def post(url: str, params: dict[str, str], headers: dict[str, str]) -> HttpReply:
+        sent = {k: v for k, v in params.items() if k in ("Digits", "DialCallStatus")}
+        status, answer, body = to_the_page(server, url, sent, params["CallSid"])
+        return HttpReply(status, answer["Content-Type"], body)
+
+    return SimulatedCall(post, f"{server.url}/voice", call_sid=call_sid)
+
+
+def to_the_page(server, url: str, params: dict[str, str], call: str):
+    """What the page sends for one webhook: its status, headers and body."""
+    body = json.dumps({"url": url, "params": params, "call": call}).encode()
+    request = urllib.request.Request(
+        f"{server.url}/phone/twiml", body, {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+def test_the_browser_phone_in_production_is_not_counted_nor_hides_a_dead_hotline(tmp_path):
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "PHONE_PAGE": "on", "WEB_CONCURRENCY": "1"}
+    server = start_server(tmp_path / "server.log", env)
+    warning = "the last 5 transfers to the hotline did not connect"
+    try:
+        for n in range(4):
+            server.call(call_sid=sid(300 + n)).start().press("0").dial_outcome("busy")
+        # Anyone can open the page and say that a transfer was answered: it changes nothing.
+        demo = through_the_page(server, sid(310)).start().press("1").press("0")
+        demo.dial_outcome("completed")
+        assert demo.ended and not demo.events("error")
+        server.call(call_sid=sid(304)).start().press("0").dial_outcome("busy")
+        assert warning in server.log(), "the fifth real transfer in a row that did not connect"
+        # A few calls a minute from one client; the sixth is refused, and told when to retry.
+        for n in range(4):
+            assert through_the_page(server, sid(320 + n)).start().waiting_for == "key"
+        refused = through_the_page(server, sid(330))
+        refused.start()
+        assert refused.events("error")[0].text.startswith("application error: HTTP 429")
+        status, headers, body = to_the_page(server, f"{server.url}/voice", {}, sid(331))
+        assert (status, body) == (429, "Too many calls from here: try again in a minute.")
+        assert 1 <= int(headers["Retry-After"]) <= 12
+    finally:
+        stop_server(server)
+    stored = SqliteStore(tmp_path / "usage.sqlite3").read(*around_today())
+    day = {}
+    for counters in stored.values():
+        day.update(counters)
+    assert day == {"calls": 5, "first_choice.keys": 5, "transfer.asked": 5, "transfer.busy": 5}

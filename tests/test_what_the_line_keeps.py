@@ -7,13 +7,15 @@ import csv
 import hashlib
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from ivr.tools.simulated_call import http_post
+from ivr.web.usage_store import Batch, SqliteStore
 from tests.helpers import TOKEN, signed_post, start_server, stop_server
-from tests.usage_fixtures import MovedClock, ivr_usage
+from tests.usage_fixtures import MovedClock, ivr_usage, versions_in_files
 
 NUMBERS = ["+14155550123", "+442071838751", "+5215512345679"]
 FAULT_KEY = "5"  # the planted fault of tests/fault_app.py
@@ -154,3 +156,54 @@ def test_the_usage_report_counts_exactly_the_calls_placed(walked):
     # Exact, the month's 21 would give away the hidden days (all 0 but the 15th): rounded.
     assert re.search(r"calls answered\s+about 20\n", shown.stdout)
     assert re.search(r"language chosen: es\s+fewer than 10\n", shown.stdout)
+
+
+# --- the usage store's files ------------------------------------------------------------------
+
+
+def test_the_store_files_hold_no_older_version_of_the_table_that_sets_a_call_apart(tmp_path):
+    """A lone caller's steps (Spanish, the hotline, busy) among calls that hung up: whoever
+    reads every byte of the store's files (journal and log included, as a backup would copy
+    them) finds each counter once, at its total, and never a version in between."""
+    clock = MovedClock(tmp_path, datetime(2026, 3, 15, 3, tzinfo=UTC))
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, **clock.env}
+    # A year of earlier days, so that the table spans many pages, as it does in production.
+    names = [name for name in ONE_WALK if name != "refused"]
+    year = {
+        ((date(2026, 3, 14) - timedelta(days)).isoformat(), name): 40 + days % 7
+        for days in range(400)
+        for name in names
+    }
+    SqliteStore(tmp_path / "usage.sqlite3").add(Batch(year), date(2026, 3, 14))
+    for run in range(2):
+        server = start_server(tmp_path / "server.log", env)
+        try:
+            for n in range(12):
+                server.call(call_sid=call_sid("hung up", 100 * run + n)).start()
+            if run:
+                lone = server.call(call_sid=call_sid("lone", 0)).start().press("9").press("0")
+                lone.dial_outcome("busy")
+            # While the server runs: the lone call waits in memory with the others.
+            assert on_the_day(tmp_path) == ({"calls": {12}} if run else {})
+        finally:
+            stop_server(server)
+    assert on_the_day(tmp_path) == {
+        "calls": {25},
+        "first_choice.keys": {1},
+        "language.es": {1},
+        "transfer.asked": {1},
+        "transfer.busy": {1},
+    }
+    found = versions_in_files(sorted(tmp_path.glob("usage.sqlite3*")))
+    earlier = {key: values for key, values in found.items() if key[0] != "2026-03-15"}
+    # Every earlier day kept at the one total it has, those past 13 months gone without trace.
+    assert earlier == {key: {n} for key, n in year.items() if key[0] >= "2025-02-15"}
+    assert [f.name for f in tmp_path.glob("usage.sqlite3*")] == ["usage.sqlite3"], (
+        "no journal is left behind"
+    )
+
+
+def on_the_day(folder: Path) -> dict[str, set[int]]:
+    """What the store's files say of 15 March: each counter's values, wherever they are."""
+    found = versions_in_files(sorted(folder.glob("usage.sqlite3*")))
+    return {name: values for (day, name), values in found.items() if day == "2026-03-15"}

@@ -87,6 +87,7 @@ class SimulatedCall:
     after_wait: list[ET.Element] = field(default_factory=list)  # verbs after the wait
     waiting_on: ET.Element | None = None  # the Gather or Dial being waited on
     requests: int = 0
+    status: int = 0  # the HTTP status of the last webhook's answer
     _hops: int = 0  # fetches since the caller last acted: a guard against redirect loops
 
     @property
@@ -179,7 +180,7 @@ class SimulatedCall:
             headers["X-Twilio-Signature"] = signature
         self.requests += 1
         reply = self.post(url, params, headers)
-        self.url = url
+        self.url, self.status = url, reply.status
         if reply.status != 200 or "xml" not in reply.content_type:
             self._end(Event("error", f"application error: HTTP {reply.status} from {url}"))
             return

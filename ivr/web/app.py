@@ -16,6 +16,7 @@ from ivr.menu.soundness import menu_problems
 from ivr.web.body_limit import limit_body
 from ivr.web.call_records import CallRecordDeleter, record_deleter, twilio_client
 from ivr.web.health import health
+from ivr.web.home import home
 from ivr.web.log_output import configure as configure_logging
 from ivr.web.phone_page import phone_page
 from ivr.web.public_url import trust_proxies
@@ -62,13 +63,14 @@ def create_app(
     app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign,assignment]
     trust_proxies(app, settings.proxy_hops)
 
-    usage = Usage(_usage_store(settings))
+    usage = Usage(_usage_store(settings), settings.usage_batch_seconds)
     app.extensions["ivr.usage"] = usage
     app.register_blueprint(
         webhooks(settings, answers, audio_base, _deleter(settings, call_records), usage)
     )
     app.register_blueprint(recordings_route(recordings))
     app.register_blueprint(health(line))
+    app.register_blueprint(home(settings.phone_page_enabled))
     if settings.phone_page_enabled:
         texts = {r.file: r.text for r in recordings.by_file.values()}
         app.register_blueprint(phone_page(settings.auth_token, settings.public_base_url, texts))

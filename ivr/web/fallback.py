@@ -83,7 +83,7 @@ def create_fallback_app() -> Flask:
 
     settings = Settings.from_env()
     configure(settings.log_level)
-    gate = Gate(settings.auth_token, settings.public_base_url)
+    gate = Gate(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.wsgi_app = limit_body(app.wsgi_app, MAX_BODY)  # type: ignore[method-assign,assignment]

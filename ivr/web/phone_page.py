@@ -12,8 +12,10 @@ import urllib.parse
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from twilio.request_validator import RequestValidator
 
+from ivr.web.client_limit import CallsPerClient
 from ivr.web.log_output import CALL_SID
 from ivr.web.public_url import public_root
+from ivr.web.usage import NOT_COUNTED
 from ivr.web.webhook import TEST_CALLER, TEST_LINE
 
 WEBHOOKS = ("/voice", "/key", "/dial")
@@ -31,6 +33,7 @@ PAGE_HEADERS = {
 }
 
 FORWARDED_PARAMS = ("Digits", "DialCallStatus", "SpeechResult")
+CALLS_A_MINUTE = 5  # from each client, when the page is on in production
 
 
 def phone_page(
@@ -51,6 +54,8 @@ def phone_page(
         return response
 
     validator = RequestValidator(auth_token) if auth_token else None
+    # On in production (an auth token set), the page is open to anyone: a few calls each.
+    limit = CallsPerClient(CALLS_A_MINUTE) if auth_token else None
 
     @blueprint.get("/phone")
     def page() -> str:
@@ -66,6 +71,13 @@ def phone_page(
         path = url.path.removeprefix(urllib.parse.urlsplit(root).path)
         if path not in WEBHOOKS:
             abort(400)
+        if path == "/voice" and limit is not None and not limit.allow(request.remote_addr):
+            return Response(
+                "Too many calls from here: try again in a minute.",
+                status=429,
+                mimetype="text/plain",
+                headers={"Retry-After": str(limit.seconds_to_wait(request.remote_addr))},
+            )
         sent = body.get("params")
         given: dict[str, object] = sent if isinstance(sent, dict) else {}
         call = str(body.get("call") or "")
@@ -89,6 +101,8 @@ def phone_page(
                 data=params,
                 headers=headers,
                 base_url=f"{base.scheme}://{base.netloc}{base.path}",
+                # Marked where only the relay can mark it: a header could be sent by anyone.
+                environ_base={NOT_COUNTED: True},
             )
         return Response(reply.get_data(), status=reply.status_code, mimetype="text/xml")
 

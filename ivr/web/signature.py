@@ -1,44 +1,106 @@
-"""Checking X-Twilio-Signature against the public URL Twilio called."""
+"""Checking X-Twilio-Signature against the public URL Twilio called.
+
+Twilio signs a webhook with the account's auth token, or, where a webhook setting names a shared
+key, with that key's secret and the algorithm the setting names; it then says so in
+X-Twilio-Webhooks-Signature-Settings (`key=ID,algorithm=HMAC_SHA256`). During a token rotation
+the token being retired passes too, until it is removed.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
 
 from flask import Request
 from twilio.request_validator import (
     HMAC_SHA1,
     HMAC_SHA256,
+    SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
     get_signature_algorithm,
 )
 
 from ivr.web.public_url import public_url
+from ivr.web.settings import Settings
+
+log = logging.getLogger("ivr")
 
 ALGORITHMS = frozenset({HMAC_SHA1, HMAC_SHA256})
 
 
+def signature_settings(header: str) -> tuple[str | None, str]:
+    """The shared key a settings header names (None: the auth token), and the algorithm."""
+    key = None
+    for part in header.split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "key" and value.strip():
+            key = value.strip()
+            break
+    return key, get_signature_algorithm(header)
+
+
 class SignatureCheck:
-    """Validates webhooks with twilio's RequestValidator.
+    """Validates webhooks with twilio's RequestValidator, against each secret that may apply.
 
     Behind a TLS-terminating proxy the app sees http and an internal host, while Twilio
     signed the public https URL: either `public_base_url` names that URL, or ProxyFix
     (PROXY_HOPS) has already restored scheme and host from X-Forwarded-* headers.
     """
 
-    def __init__(self, auth_token: str, public_base_url: str | None = None) -> None:
-        self.validator = RequestValidator(auth_token)
+    def __init__(
+        self,
+        auth_token: str | None,
+        public_base_url: str | None = None,
+        *,
+        previous_token: str | None = None,
+        webhook_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        # The current token first: the previous one costs its HMACs only when that fails.
+        tokens = [token for token in (auth_token, previous_token) if token]
+        self.token_validators = tuple(RequestValidator(token) for token in tokens)
+        self.key_validators = {
+            key_id: RequestValidator(secret) for key_id, secret in (webhook_keys or {}).items()
+        }
         self.public_base_url = public_base_url
+        self.told_unknown_key = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SignatureCheck | None:
+        """The check for these settings; None when no secret is set (no check at all)."""
+        if not (settings.auth_token or settings.webhook_keys):
+            return None
+        return cls(
+            settings.auth_token,
+            settings.public_base_url,
+            previous_token=settings.auth_token_previous,
+            webhook_keys=dict(settings.webhook_keys),
+        )
 
     def is_valid(self, request: Request) -> bool:
         signature = request.headers.get("X-Twilio-Signature")
         if not signature:
             return False
-        algorithm = get_signature_algorithm(
-            request.headers.get("X-Twilio-Webhooks-Signature-Settings")
-        )
+        header = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+        key_id, algorithm = signature_settings(header) if header else (None, HMAC_SHA1)
         if algorithm.upper() not in ALGORITHMS:
             return False  # refused here, so that no request text reaches a log
+        if key_id is None:
+            validators = self.token_validators
+        elif key_id in self.key_validators:
+            validators = (self.key_validators[key_id],)
+        else:
+            self._tell_unknown_key()
+            return False
         # A GET webhook is signed over its URL alone: its parameters are in the query.
         params = request.form if request.method == "POST" else {}
-        valid: bool = self.validator.validate(
-            public_url(request, self.public_base_url), params, signature, algorithm
-        )
-        return valid
+        url = public_url(request, self.public_base_url)
+        return any(v.validate(url, params, signature, algorithm) for v in validators)
+
+    def _tell_unknown_key(self) -> None:
+        # Once: anyone can send such a header. Its id is not logged: it is the sender's text.
+        if not self.told_unknown_key:
+            self.told_unknown_key = True
+            log.warning(
+                "a webhook was signed with a webhook shared key this line does not have, and "
+                "refused: add the key's id and secret to TWILIO_WEBHOOK_KEYS"
+            )

@@ -1,13 +1,17 @@
 """Counting what the line does, in each server process, without ever holding a caller up.
 
-A webhook only adds to totals in memory; a background thread adds them to the shared store
-about once a second, and once more when the process stops. When the store cannot be reached,
-the totals wait in memory, one warning says so, and the store is tried again later.
+A webhook only adds to totals in memory. Every few minutes (on the clock: :00, :10, ... by
+default), a flusher sends them to the shared store as one batch of many calls, and once more
+when the process stops; the store's I/O runs in a real OS thread, never in the loop that
+answers webhooks. A batch the store did not answer is sent again as it is, with its id, so it
+is applied once however late or lost its answer. What could not be saved at stop is logged,
+as a number.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import multiprocessing
 import os
@@ -17,15 +21,38 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
+import gevent
+from gevent import monkey
+from gevent.threadpool import ThreadPool
+
 from ivr.call.counts import NOT_CONNECTED, TRANSFER_COMPLETED
-from ivr.web.usage_store import UsageStore
+from ivr.web.usage_store import Batch, UsageStore
 
 log = logging.getLogger("ivr")
 
-FLUSH_SECONDS = 1.0
-RETRY_SECONDS = 30.0  # after the store failed: the next try
+BATCH_SECONDS = 600  # how often counts are saved: each write holds many calls
+RETRY_SECONDS = 30.0  # after the store failed: the next try (or the next batch, if sooner)
+IO_SECONDS = 10.0  # the longest a flush waits for the store; the store's own timeouts are less
+STOP_SECONDS = 3.0  # at stop, within gunicorn's --graceful-timeout 5
 FAILED_IN_A_ROW = 5  # transfers in a row that did not connect before an operator is told
+# Set in the WSGI environ by the browser phone's relay, which no HTTP client can set: the
+# demo's calls are not the line's calls.
+NOT_COUNTED = "ivr.not_counted"
 _EPOCH = date(1970, 1, 1)
+
+
+def next_batch(now: float, seconds: float) -> float:
+    """The next moment on the clock that is a whole number of batches since the epoch, so
+    that every process of every server saves at the same moment."""
+    return (now // seconds + 1) * seconds
+
+
+def _error_of(work: Callable[[], None]) -> Exception | None:
+    try:
+        work()
+    except Exception as error:
+        return error
+    return None
 
 
 class Usage:
@@ -34,21 +61,24 @@ class Usage:
     def __init__(
         self,
         store: UsageStore | None,
-        flush_seconds: float = FLUSH_SECONDS,
+        batch_seconds: float = BATCH_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
-        self.flush_seconds = flush_seconds
-        self.retry_seconds = retry_seconds
+        self.batch_seconds = batch_seconds
+        self.retry_seconds = min(retry_seconds, batch_seconds)
         self.clock = clock
         self._pending: Counter[tuple[int, str]] = Counter()  # (day number, name) -> count
         self._lock = threading.Lock()  # held for a moment: webhooks never wait on it
+        self._batch: Batch | None = None  # sent, but its answer has not come
+        self._tries = 0  # of that batch
+        self._forget: tuple[str, ...] = ()  # ids of batches saved at their first try
         self._flushing = threading.Lock()
         self._flusher_pid = 0
         self._stop = threading.Event()
-        self._retry_at = 0.0
         self._store_down = False
+        self._pool: ThreadPool | None = None
         # Transfers in a row that did not connect, shared by the server processes forked from
         # this one (gunicorn --preload), so one warning speaks for the whole server.
         self._not_connected = multiprocessing.RawValue("i", 0)
@@ -69,28 +99,59 @@ class Usage:
             self._start_flusher()
 
     def flush(self) -> bool:
-        """Add what is pending to the store; True when nothing is left pending."""
+        """Send one batch: the one whose answer is awaited, else what is pending now. True
+        when the store took it (or there was nothing to send)."""
         if self.store is None:
             return True
-        # One at a time: the last flush at exit waits for one under way, or its counts are lost.
+        # One at a time: the last flush at exit waits for one under way.
         with self._flushing:
-            return self._flush(self.store)
+            return self._send(self.store, self._batch or self._cut(record=True), IO_SECONDS)
 
-    def _flush(self, store: UsageStore) -> bool:
+    def close(self) -> None:
+        """At exit: send the batch awaiting an answer and what is pending; say what is lost."""
+        self._stop.set()
+        if self.store is None:
+            return
+        deadline = time.monotonic() + STOP_SECONDS
+        saved = False
+        if self._flushing.acquire(timeout=STOP_SECONDS):
+            try:
+                saved = self._send(self.store, self._batch, STOP_SECONDS) and self._send(
+                    # Sent once only: no retry can follow, so the store need not keep its id.
+                    self.store,
+                    self._cut(record=False),
+                    max(0.1, deadline - time.monotonic()),
+                )
+            finally:
+                self._flushing.release()
+        if not saved:
+            with self._lock:
+                lost = sum(self._pending.values())
+            lost += sum(self._batch.counts.values()) if self._batch else 0
+            # How many, never which counters or days.
+            log.warning("usage counters: %d counts could not be saved before stopping", lost)
+
+    def _cut(self, record: bool) -> Batch | None:
+        """What is pending, as a batch of its own."""
         with self._lock:
             if not self._pending:
-                return True
+                return None
             pending, self._pending = self._pending, Counter()
-        today = _EPOCH + timedelta(int(self.clock()) // 86400)
+        self._tries = 0
         counts = {
-            ((_EPOCH + timedelta(day)).isoformat(), name): n for (day, name), n in pending.items()
+            ((_EPOCH + timedelta(d)).isoformat(), name): n for (d, name), n in pending.items()
         }
+        return Batch(counts, forget=self._forget, record=record)
+
+    def _send(self, store: UsageStore, batch: Batch | None, wait: float) -> bool:
+        if batch is None:
+            return True
+        self._batch = batch
+        self._tries += 1
+        today = _EPOCH + timedelta(int(self.clock()) // 86400)
         try:
-            store.add(counts, today)
+            self._off_loop(functools.partial(store.add, batch, today), wait)
         except Exception as error:
-            with self._lock:
-                self._pending.update(pending)
-            self._retry_at = time.monotonic() + self.retry_seconds
             if not self._store_down:
                 self._store_down = True
                 # The type only: an error's text can name the store's address.
@@ -101,15 +162,32 @@ class Usage:
                     self.retry_seconds,
                 )
             return False
+        self._batch = None
+        # Saved at its first try, no copy of it can come again: the next batch forgets its id.
+        self._forget = (batch.id,) if batch.record and self._tries == 1 else ()
         if self._store_down:
             self._store_down = False
             log.info("usage counters are saved again")
         return True
 
-    def close(self) -> None:
-        """At exit: one last try to save what is pending."""
-        self._stop.set()
-        self.flush()
+    def _off_loop(self, work: Callable[[], None], wait: float) -> None:
+        """Run `work` where it cannot hold a webhook up: under gevent, in a real OS thread of
+        its own (a locked SQLite file waits in C code, which would stop the whole loop); else
+        here, in the flusher's own thread."""
+        if not monkey.is_module_patched("socket"):
+            work()
+            return
+        if self._pool is None:
+            # One thread: the Redis connection's gevent socket belongs to that thread's hub.
+            self._pool = ThreadPool(1)
+        try:
+            # Its error comes back as a value: the pool would print its trace, which for
+            # Redis names the store's address.
+            failed = self._pool.spawn(_error_of, work).get(timeout=wait)
+        except gevent.Timeout:
+            raise TimeoutError(f"no answer within {wait:g} s") from None
+        if failed is not None:
+            raise failed
 
     def _transfer_ended(self, connected: bool) -> None:
         with self._streak_lock:
@@ -133,10 +211,17 @@ class Usage:
             # the last flush at exit would wait forever for a flush that is waiting on Redis.
             self._flushing = threading.Lock()
             self._stop = threading.Event()
+            self._pool = None
         threading.Thread(target=self._run, name="usage", daemon=True).start()
         atexit.register(self.close)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            if time.monotonic() >= self._retry_at:
-                self.flush()
+        due = next_batch(time.time(), self.batch_seconds)
+        while not self._stop.wait(max(0.0, due - time.time())):
+            if time.time() < due:
+                continue
+            saved = self.flush()
+            now = time.time()
+            due = next_batch(now, self.batch_seconds)
+            if not saved:
+                due = min(due, now + self.retry_seconds)

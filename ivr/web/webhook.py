@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from flask import Request, abort
 from werkzeug.datastructures import MultiDict
 
+from ivr.web.settings import Settings
 from ivr.web.signature import SignatureCheck
 
 log = logging.getLogger("ivr")
@@ -42,8 +43,8 @@ def params(req: Request) -> MultiDict[str, str]:
 class Gate:
     """Refuses a webhook Twilio did not sign, and says once to switch GET webhooks to POST."""
 
-    def __init__(self, auth_token: str | None, public_base_url: str | None) -> None:
-        self.check = SignatureCheck(auth_token, public_base_url) if auth_token else None
+    def __init__(self, settings: Settings) -> None:
+        self.check = SignatureCheck.from_settings(settings)
         self.told_to_post = False
         if self.check is None:
             log.warning(NO_TOKEN_WARNING)

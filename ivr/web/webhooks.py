@@ -16,7 +16,7 @@ from ivr.web.fallback import fallback_response
 from ivr.web.log_output import WebhookLog, call_pseudonym
 from ivr.web.public_url import public_root
 from ivr.web.settings import Settings
-from ivr.web.usage import Usage
+from ivr.web.usage import NOT_COUNTED, Usage
 from ivr.web.webhook import TWIML_HEADERS, WEBHOOK_HEADERS, Gate, caller_id_for, params
 
 log = logging.getLogger("ivr")
@@ -38,18 +38,23 @@ def webhooks(
 ) -> Blueprint:
     """`audio_base` is the recordings' address when configuration fixes it, else None."""
     blueprint = Blueprint("webhooks", __name__)
-    gate = Gate(settings.auth_token, settings.public_base_url)
+    gate = Gate(settings)
     log_webhook = WebhookLog()
+
+    def count(names: tuple[str, ...], req: Request) -> None:
+        # The browser phone's calls are a demo: not counted, nor a transfer's outcome.
+        if not req.environ.get(NOT_COUNTED):
+            usage.count(names)
 
     @blueprint.errorhandler(Exception)
     def failed(error: Exception) -> Response | HTTPException:
         if isinstance(error, HTTPException):
             if error.code == 403:
-                usage.count((REFUSED,))
+                count((REFUSED,), request)
             return error  # a refusal (403, 405, 413) stays a refusal
         # The trace names code, not callers: no form data is logged.
         log.exception("webhook %s failed; the caller is sent to the hotline", request.path)
-        usage.count((ERROR,))
+        count((ERROR,), request)
         return fallback_response(params(request), settings.transfer_caller_id)
 
     def respond(route: str) -> Response:
@@ -68,7 +73,7 @@ def webhooks(
         caller_id = caller_id_for(form, settings.transfer_caller_id)
         base = audio_base or f"{public_root(req, settings.public_base_url)}/audio"
         answer = answers.webhook(route, req.query_string, given, caller_id, base)
-        usage.count(answer.counts)
+        count(answer.counts, req)
         log_webhook(form.get("CallSid"), answer.log)
         return Response(answer.body, headers=TWIML_HEADERS)
 
@@ -80,7 +85,7 @@ def webhooks(
     def fallback() -> Response:
         gate.admit(current_request(), "fallback")
         log.error("Twilio used the Fallback URL: the primary webhook failed")
-        usage.count((FALLBACK,))
+        count((FALLBACK,), request)
         return fallback_response(params(request), settings.transfer_caller_id)
 
     @blueprint.route("/status", methods=_METHODS, strict_slashes=False)

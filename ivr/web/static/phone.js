@@ -45,6 +45,8 @@
       return fail(`network error: ${error.message}`);
     }
     if (!current(gen)) return;
+    // The page's own limit on calls from one place, not the line's: it says so, and why.
+    if (response.status === 429) return end(await response.text());
     if (!response.ok) return fail(`application error: HTTP ${response.status}`);
     const twiml = new DOMParser().parseFromString(await response.text(), "text/xml");
     if (!current(gen)) return;
