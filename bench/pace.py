@@ -5,8 +5,9 @@ Pace: the prompt's words over the recording's length, against ivr.audio.pace's t
 Word error rate, twice, from pocketsphinx's U.S. English model on each English recording
 resampled from 8 kHz to the model's 16 kHz, as `ivr listen` hears it:
 - free: its general language model and dictionary, told nothing of the line;
-- the line's words: any sequence of the words of every recording (a loop grammar), so the
-  recognizer knows the line's vocabulary but not which prompt, nor the order of its words.
+- the line's words: a language model of the words of every recording, each as likely as any
+  other in any order, so the recognizer knows the line's vocabulary but not which prompt, nor
+  the order of its words.
 The words heard are aligned with the prompt's words (`ivr listen`'s reading: numerals as words,
 no punctuation): substitutions, deletions and insertions over the prompt's words, summed over
 every recording. A recognizer is no caller, but it is one more listener, who never tires.
@@ -16,7 +17,9 @@ every recording. A recognizer is no caller, but it is one more listener, who nev
 
 from __future__ import annotations
 
+import math
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,17 +61,22 @@ def decoding(decoder: Any) -> Callable[[bytes], list[str]]:
     return hear
 
 
-def decoders(vocabulary: set[str]) -> dict[str, Callable[[bytes], list[str]]]:
+def decoders(vocabulary: set[str], folder: Path) -> dict[str, Callable[[bytes], list[str]]]:
     from pocketsphinx import Decoder
 
     free = Decoder(loglevel="FATAL")  # the default model, language model and dictionary
-    restricted = Decoder(loglevel="FATAL", lm=None)
-    known = sorted(w for w in vocabulary if restricted.lookup_word(w) is not None)
-    restricted.add_jsgf_string(
-        "line",
-        f"#JSGF V1.0;\ngrammar line;\npublic <any> = ( {' | '.join(known)} )+;\n",
+    known = sorted(w for w in vocabulary if free.lookup_word(w) is not None)
+    # The line's words, each as likely as any other, in any order: a language model of one-word
+    # counts only, in ARPA's text form.
+    chance = f"{-math.log10(len(known) + 1):.4f}"
+    arpa = folder / "line.arpa"
+    arpa.write_text(
+        f"\\data\\\nngram 1={len(known) + 2}\n\n\\1-grams:\n-99 <s>\n"
+        + "".join(f"{chance} {word}\n" for word in (*known, "</s>"))
+        + "\n\\end\\\n",
+        encoding="utf-8",
     )
-    restricted.activate_search("line")
+    restricted = Decoder(loglevel="FATAL", lm=str(arpa))
     return {"free": decoding(free), "the line's words": decoding(restricted)}
 
 
@@ -88,7 +96,8 @@ def main() -> None:
     measured = paces(recordings)
     english = [p for p in measured if p.key.startswith(f"{LANGUAGE}/")]
     vocabulary = {w for p in english for w in heard_words(recordings[p.key]["text"])}
-    hearers = decoders(vocabulary)
+    with tempfile.TemporaryDirectory(prefix="ivr-pace-") as folder:
+        hearers = decoders(vocabulary, Path(folder))
     tallies = {name: Tally() for name in hearers}
     rows = []
     for pace in measured:
@@ -126,7 +135,7 @@ def main() -> None:
         "`ivr check` warns about any recording over its target.\n\n"
         "The word error rates are how often a recognizer mishears the prompt's words:\n"
         "pocketsphinx's U.S. English model, on the 8 kHz recording resampled to 16 kHz, either\n"
-        "free (its general language model) or held to the line's words in any order;\n"
+        "free (its general language model) or held to the line's words, in any order;\n"
         "substitutions, deletions and insertions over the prompt's words.\n\n"
         + "\n".join(f"- {line}" for line in summary)
         + f"\n\n{figures}\n",
