@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock
+.PHONY: run test lint lock twilio-say
 
 run: $(STAMP)
 	$(VENV)/bin/ivr serve
@@ -30,3 +30,10 @@ lock: $(STAMP)
 		--generate-hashes --upgrade -o requirements.txt
 	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
 		--generate-hashes --upgrade --extra dev -o requirements-dev.txt
+
+# Twilio's own list of the voices and languages <Say> takes, from its npm package's TwiML
+# definitions, into ivr/menu/twilio_say.py. Needs npm.
+twilio-say: $(STAMP)
+	dir=$$(mktemp -d) && (cd $$dir && npm pack --silent twilio > /dev/null && tar xzf twilio-*.tgz) \
+		&& $(VENV)/bin/python -m ivr.tools.twilio_say $$dir/package/lib/twiml/VoiceResponse.d.ts \
+			$$dir/package/package.json; status=$$?; rm -rf $$dir; exit $$status

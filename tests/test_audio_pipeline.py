@@ -245,7 +245,7 @@ def test_only_what_changed_is_rebuilt(project: tuple[Path, Path]) -> None:
 
 def test_a_recording_of_old_words_is_not_passed_off_as_new(project: tuple[Path, Path]) -> None:
     prompts, audio = project
-    edit(prompts / "en.yaml", "To talk with a peer advocate", "To talk with an advocate")
+    edit(prompts / "en.yaml", "and it calls no one.", "and it never calls anyone.")
     for _ in range(2):  # and the next build still knows the recording says the old words
         report = build(prompts, audio)
         assert [w for w in report.warnings if w.startswith("re-record ")] == [
@@ -260,7 +260,7 @@ def test_a_recording_of_old_words_is_not_passed_off_as_new(project: tuple[Path, 
     report = build(prompts, audio)
     assert report.built == ["en/greeting"]
     entry = manifest(audio)["recordings"]["en/greeting"]
-    assert "To talk with an advocate" in entry["text"]
+    assert "it never calls anyone" in entry["text"]
     assert entry["source"] == "human"
 
 
@@ -307,7 +307,7 @@ class ToneVoice:
     def unavailable(self, language_code: str) -> str | None:
         return None if self.installed else "tone-tts is not installed"
 
-    def synthesize(self, text: str) -> AudioSegment:
+    def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
         return Sine(440, sample_rate=16000).to_audio_segment(450, -15.0)
 
 
@@ -326,13 +326,13 @@ def test_placeholders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, all_promp
     assert recordings["en/greeting"]["source"] == "human"
 
     # The greeting's text changes: its human recording gives way to a placeholder.
-    edit(prompts / "en.yaml", "To talk with a peer advocate", "To talk with an advocate")
+    edit(prompts / "en.yaml", "and it calls no one.", "and it never calls anyone.")
     report = build(prompts, audio)
     assert report.built == ["en/greeting"]
     assert any(w.startswith("re-record ") for w in report.warnings)
     greeting = manifest(audio)["recordings"]["en/greeting"]
     assert (greeting["source"], greeting["engine"]) == ("synthetic", "tone-tts 1.0")
-    assert "To talk with an advocate" in greeting["text"]
+    assert "it never calls anyone" in greeting["text"]
 
     # Without the engine, placeholders whose text holds are kept.
     monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice(installed=False))

@@ -24,7 +24,7 @@ def said(en: Mapping[str, Prompt]) -> Said:
     return lambda prompt_id: en[prompt_id].text
 
 
-def test_greeting_says_911_first_in_both_languages_then_what_the_line_is_and_key_0(server, said):
+def test_greeting_says_911_first_in_both_languages_then_what_the_line_is_then_key_0(server, said):
     call = server.call().start()
     danger, offer, greeting, menu, wait = call.transcript
     assert danger.kind == "play" and danger.text == said("danger")
@@ -32,9 +32,10 @@ def test_greeting_says_911_first_in_both_languages_then_what_the_line_is_and_key
     assert (offer.kind, offer.language) == ("say", "es-US")
     assert offer.text.startswith("Si estás en peligro") and "nueve uno uno" in offer.text
     assert offer.text.endswith("Para español, oprime 9.")
-    assert "It is not the police, and it calls no one." in greeting.text
-    assert greeting.text.endswith("press 0.")
+    assert greeting.text.endswith("It is not the police, and it calls no one.")
     assert menu.text == said("main_menu")
+    # The advocate's key comes first in the menu, every time it is heard.
+    assert menu.text.startswith("To talk with a peer advocate at any time, press 0.")
     # Everything is inside the Gather: a key cuts it off.
     assert wait.kind == "wait" and call.waiting_for == "key"
 

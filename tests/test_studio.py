@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -238,6 +239,7 @@ def test_record_stop_play_and_keep_a_stale_prompt(studio, page):
     page.wait_for_function("() => document.querySelector('#preview').currentTime > 0.3")
     heard = page.locator("#measurements").inner_text()
     assert heard.endswith(", -20 LUFS, 8000 Hz mono mu-law."), heard
+    assert re.search(r"as a caller hears it: [\d.]+ s, \d+ words a minute \(at most 170\)", heard)
 
     said = keep(page)
     assert said.startswith("Kept: audio/sources/en/no_input.ogg, built into audio/en/no_input.wav")
@@ -346,6 +348,22 @@ def test_a_too_quiet_take_is_warned_about_and_not_kept(studio, playwright, tmp_p
     assert not list((studio.audio / "sources").glob("*/not_an_option.*"))
 
 
+def test_a_take_too_fast_to_follow_is_warned_about_with_its_pace(studio, page):
+    open_studio(page, studio)
+    item(page, "en/danger").click()  # 13 words, the 911 advice: at most 150 a minute
+    record(page, 2.0)
+    heard = page.locator("#measurements").inner_text()
+    seconds, pace = re.search(r"caller hears it: ([\d.]+) s, (\d+) words a minute", heard).groups()
+    assert int(pace) == pytest.approx(13 * 60 / float(seconds), rel=0.03)  # seconds rounded
+    assert int(pace) > 150
+    warnings = page.locator("#warnings li").all_inner_texts()
+    assert (
+        f"Fast: {pace} words a minute, where a caller can follow at most 150. Record it "
+        "again more slowly, with a short pause after each sentence." in warnings
+    )
+    assert button(page, "Keep").is_enabled(), "a warning, not a refusal"
+
+
 def test_a_spanish_prompt_is_recorded_the_same_way(studio, page):
     key = "es/danger"
     text = studio.text("es", "danger")
@@ -362,8 +380,8 @@ def test_a_spanish_prompt_is_recorded_the_same_way(studio, page):
     page.keyboard.press("ArrowUp")
     assert page.locator("#current-script").inner_text() == text
 
-    record(page, 4.5, keyboard=True)  # Space starts and stops
-    assert page.locator("#warnings li").count() == 0
+    record(page, 5.0, keyboard=True)  # Space starts and stops; 11 words at a calm pace
+    assert page.locator("#warnings li").all_inner_texts() == []
     keep(page)
     assert item(page, key).get_attribute("data-status") == "human"
     assert page.locator("#current-status").inner_text() == "human recording"

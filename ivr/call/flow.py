@@ -182,13 +182,15 @@ class Flow:
         misses = state.misses + 1
         if self._gives_up(state, misses):
             if self.line.no_input.then == "transfer":
-                return self._transfer(replace(state, misses=misses), (notice,))
+                # A caller silent since answer needs no apology, only to hear at once, in every
+                # language, that a person is coming: it rings the hotline seconds sooner.
+                said = () if _silent_since_answer(state) else (notice,)
+                return self._transfer(replace(state, misses=misses), said)
             return self._hangup(state, notice, "goodbye")
         return self._again(replace(state, misses=misses), notice)
 
     def _gives_up(self, state: CallState, misses: int) -> bool:
-        silent_since_answer = not (state.chosen or state.pressed)
-        return self.line.no_input.gives_up(misses, silent_since_answer)
+        return self.line.no_input.gives_up(misses, _silent_since_answer(state))
 
     def _transfer(self, state: CallState, say: tuple[str, ...]) -> Transfer:
         connecting = self._in_every_language(("connecting",), state)
@@ -267,3 +269,7 @@ class Flow:
     def _wait(self, state: CallState, kind: str) -> int:
         seconds = self.line.wait.menu if kind == "menu" else self.line.wait.point
         return seconds * self.line.more_time.factor if state.slow else seconds
+
+
+def _silent_since_answer(state: CallState) -> bool:
+    return not (state.chosen or state.pressed)

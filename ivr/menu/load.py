@@ -30,6 +30,7 @@ from ivr.menu.model import (
     SpokenForm,
     WaitSeconds,
 )
+from ivr.menu.say_voices import language_problem, voice_problem
 from ivr.menu.spoken_forms import SpokenForms, join_passages
 from ivr.menu.words import words_of
 from ivr.menu.yaml_file import KeyPath, YamlFile, load_yaml
@@ -469,10 +470,15 @@ def _language(
     for field in ("{options}", "{keys}"):
         if field not in which_one:
             raise file.error(("which_one",), f"which_one should say {field}, where it goes")
+    say_code, voice = file.get(("language",), str), file.get(("voice",), str)
+    if problem := language_problem(say_code):
+        raise file.error(("language",), problem)
+    if problem := voice_problem(voice, say_code):
+        raise file.error(("voice",), problem)
     language = Language(
         id=code,
-        code=file.get(("language",), str),
-        voice=file.get(("voice",), str),
+        code=say_code,
+        voice=voice,
         placeholder_tts=placeholder,
         document=document,
         prompts=MappingProxyType(prompts),

@@ -17,6 +17,11 @@ def words_of(text: str, fillers: frozenset[str] = frozenset()) -> tuple[str, ...
     return tuple(w for w in _NOT_WORD.sub(" ", plain).split() if w not in fillers)
 
 
+def word_count(text: str) -> int:
+    """The words a voice says for `text`: "you'll" is one, "L, O, V, E" four, a lone dash none."""
+    return sum(1 for token in text.split() if any(c.isalnum() for c in token))
+
+
 def speaking_seconds(text: str) -> float:
     """How long `text` takes to say at a normal pace."""
-    return len(text.split()) / WORDS_PER_SECOND
+    return word_count(text) / WORDS_PER_SECOND

@@ -10,12 +10,14 @@ from pathlib import Path
 
 from ivr.audio import manifest as manifest_file
 from ivr.audio.manifest import Entry
+from ivr.audio.pace import pace_warnings
 from ivr.audio.recordings import check_recording
 from ivr.call.keys_told import key_problems
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import Document, Passage, fingerprint, passages_fingerprint, split_passages
 from ivr.menu.load import load_line
 from ivr.menu.model import Language, PhoneLine, Prompt
+from ivr.menu.say_voices import engine_of, voices_for
 from ivr.menu.soundness import menu_problems, reachable
 from ivr.menu.words import words_of
 
@@ -66,7 +68,10 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
         problems += _recordings(language, manifest, audio_dir)
         problems += _read_aloud(language)
         problems += _numbers_said(language)
+        problems += _voice(language)
     problems += _fallback_read_aloud()
+    where = shown(audio_dir / manifest_file.NAME)
+    problems += [Problem("warning", *found) for found in pace_warnings(line, manifest, where)]
     problems += _recordings_of_no_prompt(line, manifest, audio_dir)
     return problems
 
@@ -284,6 +289,21 @@ def said_aloud(text: str) -> str | None:
             around = text[max(0, found.start() - 25) : found.end() + 25]
             return f'{what}: {found.group(0)!r} in "…{around}…"'
     return None
+
+
+def _voice(language: Language) -> list[Problem]:
+    """A standard voice is one Twilio lists, but a neural or generative one sounds like a person."""
+    if engine_of(language.voice) != "standard":
+        return []
+    better = ", ".join(voices_for(language.code)[:4])
+    return [
+        Problem(
+            "warning",
+            str(language.where),
+            f"voice {language.voice} is one of Twilio's standard voices, the most robotic",
+            f"use a neural or generative voice for {language.code}, like {better}",
+        )
+    ]
 
 
 def _fallback_read_aloud() -> list[Problem]:

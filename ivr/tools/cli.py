@@ -186,7 +186,9 @@ def check(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--verbose", is_flag=True, help="Also say where each number is heard.")
+@click.option(
+    "--verbose", is_flag=True, help="Also give each recording's pace and where its numbers are."
+)
 def listen(verbose: bool) -> None:
     """Listen to the recordings by machine: no symbol read aloud, numbers digit by digit.
 

@@ -38,7 +38,8 @@ AFTER_ES = (
     f"Otra vez: {_HOTLINE_ES}. O envía un mensaje de texto con la palabra love is, "
     "que se deletrea L, O, V, E, I, S, al dos dos cinco, dos dos. Adiós."
 )
-SPOKEN = (("Polly.Joanna", "en-US"), ("Polly.Lupe", "es-US"))
+# Neural voices, each with a language Twilio speaks it in (ivr.menu.say_voices): every <Say>.
+SPOKEN = (("Polly.Joanna-Neural", "en-US"), ("Polly.Lupe-Neural", "es-US"))
 
 
 def fallback_response(form: Mapping[str, str], caller_id_setting: str) -> Response:

@@ -21,6 +21,7 @@ from ivr.audio.build.ffmpeg import FfmpegError
 from ivr.audio.build.process import PROCESSING, ProcessingError, Telephone, telephone_wav
 from ivr.audio.build.sources import find_sources, read_bytes, read_source
 from ivr.audio.manifest import Entry, Manifest, read_manifest, write_atomically, write_manifest
+from ivr.audio.pace import placeholder_pace
 from ivr.errors import ConfigError, shown
 from ivr.menu.document import fingerprint
 from ivr.menu.load import load_line
@@ -175,7 +176,8 @@ class _Builder:
                     assert unavailable is not None
                     self.losses.append(_Loss(key, prompt, self._why_made(key, prompt), unavailable))
             else:
-                identity = _digest("synthetic", engine.identity, prompt.text, PROCESSING)
+                pace = f"{placeholder_pace(prompt.id):g}wpm"
+                identity = _digest("synthetic", engine.identity, prompt.text, pace, PROCESSING)
                 self._schedule(_Job(key, f"{key}.wav", language, prompt, identity, engine=engine))
         self.report.no_recording.extend(silent)
         if silent or kept:
@@ -338,7 +340,9 @@ class _Builder:
             else:
                 assert job.engine is not None
                 try:
-                    segment = job.engine.synthesize(job.prompt.text)
+                    segment = job.engine.synthesize(
+                        job.prompt.text, placeholder_pace(job.prompt.id)
+                    )
                 except Exception as error:  # any failure inside the engine: name the prompt
                     raise ConfigError(
                         *error_at,

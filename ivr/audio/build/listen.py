@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ivr.audio.build import ffmpeg
 from ivr.audio.build.wav import read_header
+from ivr.audio.pace import words_a_minute
 from ivr.errors import shown
 from ivr.tools.check import Problem
 
@@ -246,6 +247,7 @@ class Listened:
     heard: Heard | None  # None when the recognizer does not know some of its words
     numbers: tuple[tuple[str, Word, Word], ...]
     unknown: tuple[str, ...]
+    words_a_minute: float  # its pace: the words it was made from over its length
 
     def problems(self) -> list[Problem]:
         prompt = self.key.split("/", 1)[1]
@@ -284,13 +286,14 @@ class Listened:
         ]
 
     def summary(self) -> str:
+        pace = f"{self.words_a_minute:.0f} words a minute"
         if self.heard is None or not self.heard.followed:
-            return f"{self.file}: not heard"
+            return f"{self.file}: {pace}; not heard"
         said = [
             f"{digits} at {first.start:.1f}-{last.end:.1f} s"
             for digits, first, last in self.numbers
         ]
-        return f"{self.file}: {'; '.join(said) or 'no numbers'}"
+        return f"{self.file}: {pace}; {'; '.join(said) or 'no numbers'}"
 
 
 def listen_all(prompts_dir: Path, audio_dir: Path) -> tuple[list[Listened], list[str]]:
@@ -318,5 +321,6 @@ def listen_all(prompts_dir: Path, audio_dir: Path) -> tuple[list[Listened], list
         result = None if unknown else listener.hear(path.read_bytes(), words)
         numbers = tuple(result.numbers(words)) if result and result.followed else ()
         where = str(prompt.where) if prompt else "no longer in the YAML"
-        heard.append(Listened(key, shown(path), where, result, numbers, unknown))
+        pace = words_a_minute(entry["text"], float(entry["duration"]))
+        heard.append(Listened(key, shown(path), where, result, numbers, unknown, pace))
     return heard, skipped

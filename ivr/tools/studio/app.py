@@ -130,7 +130,7 @@ def create_studio_app(prompts_dir: Path, audio_dir: Path, host: str = "127.0.0.1
     def check_take(language: str, prompt_id: str) -> Response:
         prompt = prompt_for_take(language, prompt_id)
         take = take_from_upload(request.mimetype, request.get_data())
-        verdict = judge(take, prompt.text, prompt.placeholder_duration)
+        verdict = judge(take, prompt.text, prompt.placeholder_duration, prompt.id)
         telephone = base64.b64encode(verdict.telephone).decode() if verdict.telephone else None
         return jsonify({**verdict.to_json(), "telephone": telephone})
 
@@ -139,7 +139,7 @@ def create_studio_app(prompts_dir: Path, audio_dir: Path, host: str = "127.0.0.1
         with keeping:
             prompt = prompt_for_take(language, prompt_id)
             take = take_from_upload(request.mimetype, request.get_data())
-            verdict = judge(take, prompt.text, prompt.placeholder_duration)
+            verdict = judge(take, prompt.text, prompt.placeholder_duration, prompt.id)
             if not verdict.usable:
                 raise TakeError(" ".join(verdict.warnings))
             if verdict.warnings and request.args.get("flagged") != "keep":

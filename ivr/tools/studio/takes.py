@@ -18,6 +18,7 @@ from ivr.audio.build.loudness import SILENT_LUFS, measure_raw
 from ivr.audio.build.process import PAD_MS, TRIM_FLOOR_DBFS, ProcessingError, telephone_wav
 from ivr.audio.build.sources import read_source
 from ivr.audio.manifest import TARGET_LUFS
+from ivr.audio.pace import limit_for, words_a_minute
 from ivr.errors import ConfigError
 from ivr.menu.words import speaking_seconds
 from ivr.tools.studio.take_length import take_seconds
@@ -115,7 +116,9 @@ def decode(take: Take) -> AudioSegment:
             raise TakeError(f"the take could not be read: {error.message}") from None
 
 
-def judge(take: Take, text: str, placeholder_duration: float | None) -> Verdict:
+def judge(
+    take: Take, text: str, placeholder_duration: float | None, prompt_id: str = ""
+) -> Verdict:
     """Warnings about the take, its measurements, and how a caller would hear it."""
     segment = decode(take)
     mono = segment.set_channels(1)
@@ -166,6 +169,13 @@ def judge(take: Take, text: str, placeholder_duration: float | None) -> Verdict:
     length = _length_warning(heard.duration, text, placeholder_duration)
     if length:
         warnings.append(length)
+    pace, limit = words_a_minute(text, heard.duration), limit_for(prompt_id)
+    measurements |= {"words_a_minute": round(pace), "pace_limit": limit}
+    if round(pace) > limit:
+        warnings.append(
+            f"Fast: {pace:.0f} words a minute, where a caller can follow at most {limit:.0f}. "
+            "Record it again more slowly, with a short pause after each sentence."
+        )
     return Verdict(warnings, True, telephone.wav, measurements)
 
 

@@ -361,7 +361,9 @@ function showTake() {
     `Take ${v.take_seconds.toFixed(1)} s, peak ${v.peak_dbfs ?? "-∞"} dBFS, ` +
     `${v.loudness_lufs} LUFS` +
     (v.telephone_seconds != null
-      ? `; as a caller hears it: ${v.telephone_seconds.toFixed(1)} s, ${v.telephone_lufs} LUFS, ${take.format}.`
+      ? `; as a caller hears it: ${v.telephone_seconds.toFixed(1)} s, ` +
+        `${v.words_a_minute} words a minute (at most ${v.pace_limit}), ` +
+        `${v.telephone_lufs} LUFS, ${take.format}.`
       : ".");
   if (take.preview) $("preview").src = take.preview;
   buttons.play.disabled = !take.preview;
