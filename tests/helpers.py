@@ -7,6 +7,7 @@ bench/ uses these too, so nothing here needs pytest.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -115,11 +116,16 @@ def procfile_command(app: str = "ivr.wsgi:app") -> str:
 
 
 def start_procfile(
-    app: str, log: IO[bytes], env: dict[str, str] | None = None, public: bool = False
+    app: str,
+    log: IO[bytes],
+    env: dict[str, str] | None = None,
+    public: bool = False,
+    open_files: tuple[int, int] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start the Procfile's web command for `app` on a loopback port; return it and its URL.
 
     `public`: as in production, PUBLIC_BASE_URL names the address (here, the loopback one).
+    `open_files`: the open-file limit (soft, hard) it starts with, as a host would set it.
     """
     port = free_port()
     full_env = {
@@ -138,6 +144,9 @@ def start_procfile(
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files))
+        if open_files
+        else None,
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -196,13 +205,17 @@ class Server:
 
 
 def start_server(
-    log_path: Path, env: dict[str, str], wait: bool = True, app: str = "ivr.wsgi:app"
+    log_path: Path,
+    env: dict[str, str],
+    wait: bool = True,
+    app: str = "ivr.wsgi:app",
+    open_files: tuple[int, int] | None = None,
 ) -> Server:
     """Start the Procfile's command with `env`; with `wait`, return once every worker answers."""
     # The usage counters go beside the log, never into the project's own usage.sqlite3.
     env = {"WEB_CONCURRENCY": "2", "USAGE_DB": str(log_path.parent / "usage.sqlite3"), **env}
     count = int(env["WEB_CONCURRENCY"])
-    process, url = start_procfile(app, log_path.open("wb"), env)
+    process, url = start_procfile(app, log_path.open("wb"), env, open_files=open_files)
     server = Server(url, process, log_path)
     if "AUDIO_DIR" in env:
         server.audio_dir = Path(env["AUDIO_DIR"])

@@ -22,8 +22,8 @@ END_OF_SECTION = "That is the end of this section."
 # Every line the line may write at the default level, whatever its calls did.
 ALLOWED = [
     r"\[[^]]+\] \[\d+\] \[INFO\] (Starting gunicorn [\d.]+|Listening at: http://127\.0\.0\.1:\d+ "
-    r"\(\d+\)|Using worker: gevent|Booting worker with pid: \d+|Handling signal: term|"
-    r"Worker exiting \(pid: \d+\)|Shutting down: Master)",
+    r"\(\d+\)|Using worker: ivr\.web\.worker\.LineWorker|Booting worker with pid: \d+|"
+    r"Handling signal: term|Worker exiting \(pid: \d+\)|Shutting down: Master)",
     r"\S+ \S+Z INFO ivr: usage counters are kept in \S+/usage\.sqlite3",
     r"\S+ \S+Z WARNING ivr: \d+ prompt\(s\) have no fresh recording and are spoken with <Say>: .*",
     r"\S+ \S+Z WARNING ivr: refused in the last \d+ s: \d+ without a valid X-Twilio-Signature",

@@ -1,0 +1,319 @@
+"""The gunicorn worker the line and the fallback app run in: gevent's, with deadlines, and room
+that a crowd of held connections cannot fill.
+
+gevent's own worker gives each connection a greenlet from a pool of `worker_connections`, and
+times only the wait for a request's header: a body may trickle in, or never come, for as long as
+the client likes, and a crowd holding `worker_connections` connections per worker keeps every
+other client, Twilio included, waiting in the kernel's queue. This worker:
+
+- gives each request, from its first byte, REQUEST_SECONDS to arrive whole, header and body,
+  however it trickles; past that it answers 408 and closes the connection;
+- reads a body (up to the line's cap) before the app runs, so the app never waits on a client;
+- gives each answer ANSWER_SECONDS to be taken by the client;
+- keeps a connection open between requests for `keepalive` seconds;
+- lets `worker_connections` connections wait at once (idle, or sending their request); one more,
+  and the connection that has waited longest is closed to make room, one sending a request
+  before an idle one, never one that has waited under a second. The pool itself is as large as
+  the open-file limit allows, so the worker never stops taking new connections while there is
+  one to close: a crowd can only push itself out.
+
+What it refuses is counted for the log's summary (ivr.web.refusals), never logged on its own:
+gunicorn's own warning about a request it cannot read would quote the request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import resource
+import socket
+import time
+from collections import OrderedDict
+from typing import Any
+
+import gevent
+from gunicorn import util
+from gunicorn.http.body import LengthReader
+from gunicorn.http.errors import (
+    ConfigurationProblem,
+    ExpectationFailed,
+    ForbiddenProxyRequest,
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    LimitRequestHeaders,
+    LimitRequestLine,
+    ParseException,
+    UnsupportedTransferCoding,
+)
+from gunicorn.workers.ggevent import GeventWorker
+
+from ivr.web.refusals import CROWDED_OUT, MALFORMED, NOT_READ, TOO_SLOW, refused
+from ivr.web.webhook import MAX_BODY
+
+# Twilio, and any router in front, sends a webhook's few kilobytes at once.
+REQUEST_SECONDS = 5.0
+# Each deadline is longer by up to this share, at random: a crowd that connected at once is not
+# closed at once, and does not all come back at once.
+SPREAD = 0.2
+# The largest recording is under 150 KB: taken in well under a second, even slowly.
+ANSWER_SECONDS = 20.0
+# A connection is never closed to make room before it has waited as long as a request may take:
+# a client that has just connected is about to send its request, and a crowd pushed out sooner
+# would only come back sooner, costing the worker more.
+YOUNGEST_CLOSED = REQUEST_SECONDS
+# Open files a worker needs besides its connections: the listening socket, the log, the usage
+# store, gevent's own.
+OTHER_FILES = 100
+# Room kept, above the waiting connections, for those whose request is being answered.
+ANSWERING_SHARE = 0.1
+
+# What gunicorn answers a request it cannot read, when not 400; and its faults, not the client's.
+CLIENT_FAULTS = {
+    LimitRequestLine: (414, "URI Too Long"),
+    LimitRequestHeaders: (431, "Request Header Fields Too Large"),
+    UnsupportedTransferCoding: (501, "Not Implemented"),
+    ExpectationFailed: (417, "Expectation Failed"),
+    ForbiddenProxyRequest: (403, "Forbidden"),
+}
+SERVER_FAULTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
+TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+def connection_slots() -> int:
+    """How many connections a worker can hold, by its open-file limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(10, soft - OTHER_FILES)
+
+
+def waiting_room(wanted: int, slots: int) -> int:
+    """How many connections may wait at once: as many as wanted, leaving room for answers."""
+    return max(1, min(wanted, int(slots * (1 - ANSWERING_SHARE))))
+
+
+class Room:
+    """The connections of one worker that wait: idle, or sending their request."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.idle: OrderedDict[Connection, float] = OrderedDict()  # oldest first
+        self.sending: OrderedDict[Connection, float] = OrderedDict()
+
+    def waits(self, connection: Connection) -> None:
+        """`connection` waits for its next request."""
+        self.idle[connection] = time.monotonic()
+        self.sending.pop(connection, None)
+        excess = len(self.idle) + len(self.sending) - self.size
+        for _ in range(excess):
+            victim = self._longest_waiting()
+            if victim is None:
+                break  # every one just came: the pool's own limit holds the line
+            victim.close_to_make_room()
+
+    def sends(self, connection: Connection) -> None:
+        """`connection` has begun to send its request."""
+        self.idle.pop(connection, None)
+        self.sending[connection] = time.monotonic()
+
+    def leaves(self, connection: Connection) -> None:
+        """`connection` waits no longer: its request is being answered, or it is closed."""
+        self.idle.pop(connection, None)
+        self.sending.pop(connection, None)
+
+    def close_idle(self) -> None:
+        """At shutdown: nobody is sending on an idle connection, so it need not be waited for."""
+        for connection in list(self.idle):
+            connection.close_to_make_room(counted=False)
+
+    def _longest_waiting(self) -> Connection | None:
+        now = time.monotonic()
+        for queue in (self.sending, self.idle):
+            if queue:
+                connection, since = next(iter(queue.items()))
+                if now - since >= YOUNGEST_CLOSED:
+                    return connection
+        return None
+
+
+class Connection:
+    """A client's socket, whose reads and writes keep to the worker's deadlines."""
+
+    def __init__(self, sock: Any, room: Room, idle_seconds: float) -> None:
+        self.sock = sock
+        self.room = room
+        self.idle_seconds = idle_seconds
+        self.sending = False
+        self.answering = False
+        self.closed = False
+        self.deadline = time.monotonic() + idle_seconds
+        room.waits(self)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+    def recv(self, size: int) -> bytes:
+        if self.closed:
+            return b""
+        if self.answering:
+            data: bytes = self.sock.recv(size)
+            return data
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return self._out_of_time()
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(size)
+        except TimeoutError:
+            return self._out_of_time()
+        except OSError:
+            if self.closed:
+                return b""  # closed to make room while it waited
+            raise
+        finally:
+            self.sock.settimeout(None)
+        if data and not self.sending:
+            self.request_begins()
+        return data
+
+    def _out_of_time(self) -> bytes:
+        """An idle connection just closes; a request half sent is told why."""
+        if self.sending:
+            refused.count(TOO_SLOW)
+            with contextlib.suppress(OSError):
+                self.sock.setblocking(False)
+                self.sock.send(TIMED_OUT)
+        self.closed = True
+        return b""
+
+    def request_begins(self) -> None:
+        """The request's first byte: from here it has REQUEST_SECONDS to arrive whole."""
+        if not self.sending:
+            self.sending = True
+            self.deadline = time.monotonic() + REQUEST_SECONDS * (1 + SPREAD * random.random())
+            self.room.sends(self)
+
+    def answer_begins(self) -> None:
+        """The request is whole: the app answers it, with no deadline but its own."""
+        self.answering = True
+        self.room.leaves(self)
+
+    def answer_ends(self) -> None:
+        """Answered: the connection waits for the next request."""
+        self.answering = self.sending = False
+        self.deadline = time.monotonic() + self.idle_seconds
+        self.room.waits(self)
+
+    def close_to_make_room(self, counted: bool = True) -> None:
+        """Closes a waiting connection: its reads end as though the client had hung up."""
+        self.room.leaves(self)
+        self.closed = True
+        if counted:
+            refused.count(CROWDED_OUT)
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    def send(self, data: bytes, *args: Any) -> int:
+        sent: int = self._sending_answer(self.sock.send, data, *args)
+        return sent
+
+    def sendall(self, data: bytes, *args: Any) -> None:
+        self._sending_answer(self.sock.sendall, data, *args)
+
+    def sendfile(self, *args: Any, **kwargs: Any) -> int:
+        sent: int = self._sending_answer(self.sock.sendfile, *args, **kwargs)
+        return sent
+
+    def _sending_answer(self, send: Any, *args: Any, **kwargs: Any) -> Any:
+        self.sock.settimeout(ANSWER_SECONDS)
+        try:
+            return send(*args, **kwargs)
+        except TimeoutError:
+            refused.count(NOT_READ)
+            raise
+        finally:
+            self.sock.settimeout(None)
+
+
+class LineWorker(GeventWorker):  # type: ignore[misc]
+    """gunicorn's gevent worker, with the deadlines and the waiting room above."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        slots = connection_slots()
+        self.room = Room(waiting_room(self.cfg.worker_connections, slots))
+        self.worker_connections = slots  # the pool: every connection, waiting or answered
+
+    def timeout_ctx(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # each Connection keeps its own time
+
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        connection = Connection(client, self.room, self.cfg.keepalive)
+        try:
+            super().handle(listener, connection, addr)
+        finally:
+            self.room.leaves(connection)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
+        connection: Connection = sock
+        # A client whose next request is always there already would never make gevent's reads
+        # wait, and would have the worker to itself: every request lets the others run first.
+        gevent.sleep(0)
+        connection.request_begins()
+        if not _read_body(req, connection):
+            raise StopIteration()
+        connection.answer_begins()
+        try:
+            super().handle_request(listener_name, req, sock, addr)
+        except TimeoutError:
+            raise StopIteration() from None  # the answer was not taken in time (counted)
+        connection.answer_ends()
+
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        # Outside the signal handler: the room may be in the middle of a change.
+        gevent.spawn(self.room.close_idle)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Answers a request gunicorn could not read without quoting it, here or in the log."""
+        if isinstance(exc, gevent.GreenletExit):
+            return  # stopped at shutdown
+        if isinstance(exc, ParseException) and not isinstance(exc, SERVER_FAULTS):
+            refused.count(MALFORMED)
+            status, reason = CLIENT_FAULTS.get(type(exc), (400, "Bad Request"))
+        else:
+            # Not the client's doing: the trace names code; gunicorn's own line names the URL.
+            self.log.exception("a request could not be served")
+            status, reason = 500, "Internal Server Error"
+        with contextlib.suppress(Exception):
+            util.write_error(client, status, reason, "")
+
+
+def _read_body(req: Any, connection: Connection) -> bool:
+    """Reads the request's body into memory, within its deadline; False if it did not come.
+
+    A body over the cap is left unread, for the app to refuse, and the connection is then
+    closed rather than drained.
+    """
+    if getattr(req, "_expected_100_continue", False):
+        # gunicorn would say "100 Continue" only when the app reads: say it now.
+        connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        req._expected_100_continue = False
+    reader = getattr(req.body, "reader", None)
+    if reader is None:
+        return True
+    if isinstance(reader, LengthReader):
+        if reader.length == 0:
+            return True
+        if reader.length > MAX_BODY:
+            req.force_close()
+            return True
+    expected = reader.length if isinstance(reader, LengthReader) else None
+    body = req.body.read(MAX_BODY + 1)
+    if connection.closed or (expected is not None and len(body) < expected):
+        return False  # too slow (counted), closed to make room, or the client hung up
+    if len(body) > MAX_BODY:
+        req.force_close()  # a chunked body past the cap: the app refuses it, the rest is not read
+    req.body = io.BytesIO(body)
+    return True
