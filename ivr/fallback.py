@@ -1,6 +1,6 @@
 """The fallback app's WSGI entry point: `gunicorn "ivr.fallback:create_fallback_app()"`.
 
-It loads no menu, so it answers even when the line's YAML is broken (see README).
+It loads no menu, so it answers even when the line's YAML is broken (see docs/operators.md, "When something fails").
 """
 
 from ivr.web.fallback import create_fallback_app

@@ -1,4 +1,4 @@
-"""Operator settings, read only from the environment (see README, "Environment variables")."""
+"""Operator settings, read only from the environment (see docs/operators.md, "Environment variables")."""
 
 from __future__ import annotations
 
