@@ -17,18 +17,21 @@ Used by tests/test_crowds.py and bench/hostile.py (figures in docs/load-test.md)
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import resource
+import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 KINDS = ("stalled", "idle", "trickle", "flood")
 PER_PROCESS = 5000
@@ -81,111 +84,113 @@ def flood_request(host: str, port: int) -> bytes:
     return head.encode() + body
 
 
-class _Crowd:
-    """One process's part of a crowd: its connections and what they met."""
+class _Part:
+    """One process's part of a crowd: its connections, driven by epoll, and what they met.
+
+    Raw non-blocking sockets, not asyncio's streams: a connection opened, refused and opened
+    again must cost the crowd far less than it costs the server, or on a shared machine the
+    crowd's own work would be what slows the server down.
+    """
 
     def __init__(
         self, kind: str, count: int, host: str, port: int, source: str | None, again: bool
     ) -> None:
-        self.kind, self.count, self.host, self.port, self.again = kind, count, host, port, again
-        self.local = (source, 0) if source else None
-        self.opened = self.open = self.closed_by_server = 0
+        self.kind, self.count, self.again = kind, count, again
+        self.address = (host, port)
+        self.source = source
+        self.first, self.pieces = _request(kind, host, port)
+        self.epoll = select.epoll()
+        # fd -> [socket, opened at, connected, pieces sent]
+        self.open: dict[int, list[Any]] = {}
+        self.opened = self.closed_by_server = self.still_open = 0
         self.answers: dict[str, int] = {}
         self.longest_open = 0.0
-        self.still_open = 0  # when the crowd was told to stop
-        self.stopping = asyncio.Event()
+        self.stopping = False
 
-    def answered(self, status: bytes) -> None:
-        key = status.split(b"\r\n", 1)[0].decode("latin-1").strip() or "closed, no answer"
-        self.answers[key] = self.answers.get(key, 0) + 1
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        if self.source:
+            sock.bind((self.source, 0))
+        sock.connect_ex(self.address)
+        self.epoll.register(sock.fileno(), select.EPOLLOUT)
+        self.open[sock.fileno()] = [sock, time.monotonic(), False, 0]
 
-    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        try:
-            connection = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, local_addr=self.local), 10
-            )
-        except (OSError, TimeoutError):
-            await asyncio.sleep(0.2)
-            return None
-        self.opened += 1
-        return connection
+    def close(self, fd: int, by_server: bool, answer: bytes = b"") -> None:
+        sock, opened_at, connected, _ = self.open.pop(fd)
+        self.epoll.unregister(fd)
+        sock.close()
+        if connected:
+            self.longest_open = max(self.longest_open, time.monotonic() - opened_at)
+        if by_server:
+            self.closed_by_server += 1
+            status = answer.split(b"\r\n", 1)[0].decode("latin-1").strip() or "closed, no answer"
+            self.answers[status] = self.answers.get(status, 0) + 1
+        if self.again and not self.stopping:
+            self.connect()
 
-    async def hold(self) -> None:
-        first, pieces = _request(self.kind, self.host, self.port)
-        stop = asyncio.ensure_future(self.stopping.wait())
-        while not self.stopping.is_set():
-            if (connection := await self.connect()) is None:
-                continue
-            reader, writer = connection
-            self.open += 1
-            opened_at = time.monotonic()
-            closed = asyncio.ensure_future(reader.read(4096))
-            try:
-                writer.write(first)
-                for piece in [b"", *pieces]:
-                    writer.write(piece)
-                    await writer.drain()
-                    await asyncio.wait(
-                        {closed, stop},
-                        timeout=1.0 if pieces else None,
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    if closed.done() or stop.done():
-                        break
-                if closed.done():
-                    self.closed_by_server += 1
-                    self.answered(b"" if closed.exception() else closed.result())
-            except OSError:
-                self.closed_by_server += 1
-                self.answered(b"")
-            finally:
-                self.still_open += stop.done() and not closed.done()
-                self.longest_open = max(self.longest_open, time.monotonic() - opened_at)
-                self.open -= 1
-                closed.cancel()
-                writer.close()
-            if not self.again:
+    def event(self, fd: int, mask: int) -> None:
+        entry = self.open[fd]
+        sock = entry[0]
+        if not entry[2]:  # connecting
+            if mask & (select.EPOLLERR | select.EPOLLHUP):
+                self.close(fd, by_server=False)  # not taken in time: try again
                 return
-
-    async def flood(self) -> None:
-        request = flood_request(self.host, self.port)
-        while not self.stopping.is_set():
-            if (connection := await self.connect()) is None:
-                continue
-            reader, writer = connection
+            entry[1], entry[2] = time.monotonic(), True
+            self.opened += 1
             try:
-                while not self.stopping.is_set():
-                    writer.write(request)
-                    await writer.drain()
-                    status = await asyncio.wait_for(reader.readline(), 15)
-                    if not status:
-                        break
-                    self.answered(status)
-                    length = 0
-                    while (line := await reader.readline()) not in (b"\r\n", b""):
-                        if line.lower().startswith(b"content-length:"):
-                            length = int(line.split(b":")[1])
-                    await reader.readexactly(length)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-                pass
-            finally:
-                self.closed_by_server += not self.stopping.is_set()
-                writer.close()
+                if self.first:
+                    sock.send(self.first)
+            except OSError:
+                self.close(fd, by_server=True)
+                return
+            self.epoll.modify(fd, select.EPOLLIN | select.EPOLLRDHUP)
+            return
+        try:
+            answer = sock.recv(4096)
+        except OSError:
+            answer = b""
+        self.close(fd, by_server=True, answer=answer)
 
-    async def run(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
-        loop.call_later(seconds, self.stopping.set)
-        work = self.flood if self.kind == "flood" else self.hold
+    def trickle(self) -> None:
+        """The next piece on every connection that sends a piece a second."""
+        for fd, entry in list(self.open.items()):
+            if entry[2] and entry[3] < len(self.pieces):
+                try:
+                    entry[0].send(self.pieces[entry[3]])
+                    entry[3] += 1
+                except OSError:
+                    self.close(fd, by_server=True)
 
-        async def ready() -> None:
-            # Said once every connection has been opened (or ten seconds have passed).
-            deadline = time.monotonic() + 10
-            while self.opened < self.count and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+    def run(self, seconds: float) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        stop = time.monotonic() + seconds
+        for _ in range(self.count):
+            self.connect()
+        said_ready = False
+        next_piece = time.monotonic() + 1
+        started = time.monotonic()
+        while not self.stopping and time.monotonic() < stop:
+            try:
+                events = self.epoll.poll(0.2)
+            except InterruptedError:
+                continue
+            for fd, mask in events:
+                if fd in self.open:
+                    self.event(fd, mask)
+            if self.pieces and time.monotonic() >= next_piece:
+                next_piece += 1
+                self.trickle()
+            if not said_ready and (self.opened >= self.count or time.monotonic() - started > 10):
+                said_ready = True
+                print(json.dumps({"ready": self.opened}), flush=True)
+        if not said_ready:
             print(json.dumps({"ready": self.opened}), flush=True)
-
-        await asyncio.gather(ready(), *(work() for _ in range(self.count)))
+        self.stopping = True
+        for fd in list(self.open):
+            if self.open[fd][2]:
+                self.still_open += 1
+            self.close(fd, by_server=False)
 
     def figures(self) -> dict[str, object]:
         return {
@@ -197,13 +202,67 @@ class _Crowd:
         }
 
 
+def _flood(count: int, host: str, port: int, seconds: float, source: str | None) -> dict:
+    """`count` connections, each sending flood requests one after another; a thread each."""
+    request = flood_request(host, port)
+    answers: dict[str, int] = {}
+    stop = time.monotonic() + seconds
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    lock = threading.Lock()
+    opened = [0]
+
+    def one() -> None:
+        while not stopping.is_set() and time.monotonic() < stop:
+            try:
+                with socket.create_connection(
+                    (host, port), timeout=15, source_address=(source, 0) if source else None
+                ) as sock:
+                    with lock:
+                        opened[0] += 1
+                    reader = sock.makefile("rb")
+                    while not stopping.is_set() and time.monotonic() < stop:
+                        sock.sendall(request)
+                        status = reader.readline().strip().decode("latin-1")
+                        length = 0
+                        while (line := reader.readline()) not in (b"\r\n", b""):
+                            if line.lower().startswith(b"content-length:"):
+                                length = int(line.split(b":")[1])
+                        reader.read(length)
+                        with lock:
+                            answers[status] = answers.get(status, 0) + 1
+            except OSError:
+                time.sleep(0.1)
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    print(json.dumps({"ready": count}), flush=True)
+    while not stopping.is_set() and time.monotonic() < stop:
+        stopping.wait(0.2)
+    stopping.set()
+    for thread in threads:
+        thread.join(20)
+    return {
+        "opened": opened[0],
+        "closed_by_server": 0,
+        "answers": answers,
+        "longest_open": 0.0,
+        "still_open": 0,
+    }
+
+
 def _run(args: list[str]) -> None:
     kind, count, host, port, seconds, source, again = args
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    part = _Crowd(kind, int(count), host, int(port), source or None, again == "again")
-    asyncio.run(part.run(float(seconds)))
-    print(json.dumps(part.figures()), flush=True)
+    if kind == "flood":
+        figures = _flood(int(count), host, int(port), float(seconds), source or None)
+    else:
+        part = _Part(kind, int(count), host, int(port), source or None, again == "again")
+        part.run(float(seconds))
+        figures = part.figures()
+    print(json.dumps(figures), flush=True)
 
 
 _sources = itertools.count(10)  # each process of a crowd connects from an address of its own
