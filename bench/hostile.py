@@ -48,6 +48,7 @@ ROWS: list[tuple[str, list[tuple[str, int]]]] = [
     ("5,000 stalled bodies and 5,000 idle sockets", [("stalled", 5000), ("idle", 5000)]),
     ("1,000 headers trickled a line a second", [("trickle", 1000)]),
     ("4 connections flooding 31 KB bodies of 4,600 empty fields", [("flood", 4)]),
+    ("4 connections flooding 400 KB headers", [("headers", 4)]),
 ]
 PAST_THE_EDGE: list[tuple[str, list[tuple[str, int]]]] = [
     ("15,000 stalled bodies", [("stalled", 15_000)]),

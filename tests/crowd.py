@@ -5,7 +5,9 @@ Kinds of connection, each opened again at once when the server closes it, as an 
 - `idle`: nothing sent at all;
 - `trickle`: a header line a second, never the blank line that ends the header;
 - `flood`: unsigned 31 KB bodies of 4,600 empty form fields, one after another, as fast as the
-  server answers them.
+  server answers them;
+- `headers`: the same with requests whose header is 50 lines of 8,000 bytes (gunicorn's own
+  limits allow twice that).
 
 A crowd runs in processes of its own (at most PER_PROCESS connections each, each from its own
 loopback address, so that neither the open-file limit nor the local ports of one process bound
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("stalled", "idle", "trickle", "flood")
+KINDS = ("stalled", "idle", "trickle", "flood", "headers")
 PER_PROCESS = 5000
 FLOOD_FIELDS = 4600
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,9 +204,15 @@ class _Part:
         }
 
 
-def _flood(count: int, host: str, port: int, seconds: float, source: str | None) -> dict:
-    """`count` connections, each sending flood requests one after another; a thread each."""
-    request = flood_request(host, port)
+def headers_request(host: str, port: int) -> bytes:
+    """One GET whose header is 400 KB: 50 lines of 8,000 bytes."""
+    lines = "".join(f"X-Filler-{i}: {'f' * 7980}\r\n" for i in range(50))
+    return f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\n{lines}\r\n".encode()
+
+
+def _flood(kind: str, count: int, host: str, port: int, seconds: float, source: str | None) -> dict:
+    """`count` connections, each sending requests one after another; a thread each."""
+    request = (flood_request if kind == "flood" else headers_request)(host, port)
     answers: dict[str, int] = {}
     stop = time.monotonic() + seconds
     stopping = threading.Event()
@@ -256,8 +264,8 @@ def _run(args: list[str]) -> None:
     kind, count, host, port, seconds, source, again = args
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if kind == "flood":
-        figures = _flood(int(count), host, int(port), float(seconds), source or None)
+    if kind in ("flood", "headers"):
+        figures = _flood(kind, int(count), host, int(port), float(seconds), source or None)
     else:
         part = _Part(kind, int(count), host, int(port), source or None, again == "again")
         part.run(float(seconds))

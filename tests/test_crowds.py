@@ -17,7 +17,7 @@ import pytest
 
 from ivr.web.body_limit import MAX_FIELD_BYTES, MAX_FIELDS
 from ivr.web.worker import REQUEST_SECONDS, SPREAD
-from tests.crowd import crowd, flood_request
+from tests.crowd import crowd, flood_request, headers_request
 from tests.helpers import CALLER, TOKEN, sign, signed_post, start_server, stop_server, workers
 from tests.slow_clients import probe
 
@@ -236,6 +236,13 @@ def test_bodies_twilio_never_sends_are_refused_before_their_signature_is_checked
     assert flood.startswith(b"HTTP/1.0 413 "), "the benchmark's flood, unsigned"
 
 
+def test_a_header_far_larger_than_twilios_is_refused_before_it_is_parsed(run_server):
+    with run_server() as server:
+        answer = exchange(server.url, [headers_request("x", 0)])
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert summed_up(server.log(), "with a header far larger than Twilio's") == 1
+
+
 def test_the_largest_webhook_twilio_sends_is_answered(server):
     """Every field Twilio documents for a voice webhook, the long ones at their longest."""
     passport = "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiJ9." + "x" * 600 + "." + "y" * 86
@@ -270,7 +277,18 @@ def test_the_largest_webhook_twilio_sends_is_answered(server):
         },
         **{f"SipHeader_X-Custom-{i}": "value" for i in range(20)},
     }
-    reply = signed_post(f"{server.url}/key?n=main&p=0&m=0", params)
+    # With what Twilio and a router in front add to the header, and then some.
+    headers = {
+        "User-Agent": "TwilioProxy/1.1",
+        "I-Twilio-Idempotency-Token": "a" * 36,
+        "X-Home-Region": "us1",
+        "X-Forwarded-For": ", ".join(["203.0.113.7"] * 20),
+        "X-Request-Id": "b" * 36,
+        "X-Request-Start": "1700000000000",
+        "Via": "1.1 vegur",
+        **{f"X-Proxy-{i}": "c" * 500 for i in range(20)},
+    }
+    reply = signed_post(f"{server.url}/key?n=main&p=0&m=0", params, **headers)
     assert reply.status == 200 and "<Gather" in reply.body
 
 

@@ -8,14 +8,16 @@ other client, Twilio included, waiting in the kernel's queue. This worker:
 
 - gives each request, from its first byte, REQUEST_SECONDS to arrive whole, header and body,
   however it trickles; past that it answers 408 and closes the connection;
+- refuses a request whose header passes MAX_HEAD_BYTES (431) before gunicorn parses more of it;
 - reads a body (up to the line's cap) before the app runs, so the app never waits on a client;
 - gives each answer ANSWER_SECONDS to be taken by the client;
 - keeps a connection open between requests for `keepalive` seconds;
 - lets `worker_connections` connections wait at once (idle, or sending their request); one more,
   and the connection that has waited longest is closed to make room, one sending a request
-  before an idle one, never one that has waited under a second. The pool itself is as large as
-  the open-file limit allows, so the worker never stops taking new connections while there is
-  one to close: a crowd can only push itself out.
+  before an idle one, never one that has waited less than YOUNGEST_CLOSED. The pool itself is as
+  large as the open-file limit allows, so the worker never stops taking new connections while
+  there is one to close: a crowd can only push itself out;
+- lets every other connection run before it reads a request, so that no client has it to itself.
 
 What it refuses is counted for the log's summary (ivr.web.refusals), never logged on its own:
 gunicorn's own warning about a request it cannot read would quote the request.
@@ -48,7 +50,7 @@ from gunicorn.http.errors import (
 )
 from gunicorn.workers.ggevent import GeventWorker
 
-from ivr.web.refusals import CROWDED_OUT, MALFORMED, NOT_READ, TOO_SLOW, refused
+from ivr.web.refusals import CROWDED_OUT, HEAD_LARGE, MALFORMED, NOT_READ, TOO_SLOW, refused
 from ivr.web.webhook import MAX_BODY
 
 # Twilio, and any router in front, sends a webhook's few kilobytes at once.
@@ -56,6 +58,10 @@ REQUEST_SECONDS = 5.0
 # Each deadline is longer by up to this share, at random: a crowd that connected at once is not
 # closed at once, and does not all come back at once.
 SPREAD = 0.2
+# Twilio's header is 1 or 2 KiB, a router's additions a few hundred bytes more. gunicorn's own
+# limits allow 800 KiB, which its parser, scanning the whole head again at each read, takes
+# tens of milliseconds over; a read of the head may also bring the first 8 KiB of the body.
+MAX_HEAD_BYTES = 16 * 1024 + 8 * 1024
 # The largest recording is under 150 KB: taken in well under a second, even slowly.
 ANSWER_SECONDS = 20.0
 # A connection is never closed to make room before it has waited as long as a request may take:
@@ -78,6 +84,10 @@ CLIENT_FAULTS = {
 }
 SERVER_FAULTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0"
+    b"\r\n\r\n"
+)
 
 
 def connection_slots() -> int:
@@ -145,6 +155,7 @@ class Connection:
         self.room = room
         self.idle_seconds = idle_seconds
         self.sending = False
+        self.head_bytes: int | None = 0  # read of the current header; None once it is read
         self.answering = False
         self.closed = False
         self.deadline = time.monotonic() + idle_seconds
@@ -175,15 +186,25 @@ class Connection:
             self.sock.settimeout(None)
         if data and not self.sending:
             self.request_begins()
+        if self.head_bytes is not None:
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                return self._refuse(HEAD_LARGE, HEAD_TOO_LARGE)
         return data
 
     def _out_of_time(self) -> bytes:
         """An idle connection just closes; a request half sent is told why."""
         if self.sending:
-            refused.count(TOO_SLOW)
-            with contextlib.suppress(OSError):
-                self.sock.setblocking(False)
-                self.sock.send(TIMED_OUT)
+            return self._refuse(TOO_SLOW, TIMED_OUT)
+        self.closed = True
+        return b""
+
+    def _refuse(self, reason: str, answer: bytes) -> bytes:
+        """Answers `answer` and reads no more: to the parser, the client has hung up."""
+        refused.count(reason)
+        with contextlib.suppress(OSError):
+            self.sock.setblocking(False)
+            self.sock.send(answer)
         self.closed = True
         return b""
 
@@ -192,7 +213,12 @@ class Connection:
         if not self.sending:
             self.sending = True
             self.deadline = time.monotonic() + REQUEST_SECONDS * (1 + SPREAD * random.random())
+            self.head_bytes = 0
             self.room.sends(self)
+
+    def body_begins(self) -> None:
+        """The header is read: what comes now is the body, whose length the parser bounds."""
+        self.head_bytes = None
 
     def answer_begins(self) -> None:
         """The request is whole: the app answers it, with no deadline but its own."""
@@ -202,6 +228,7 @@ class Connection:
     def answer_ends(self) -> None:
         """Answered: the connection waits for the next request."""
         self.answering = self.sending = False
+        self.head_bytes = 0
         self.deadline = time.monotonic() + self.idle_seconds
         self.room.waits(self)
 
@@ -296,19 +323,18 @@ def _read_body(req: Any, connection: Connection) -> bool:
     A body over the cap is left unread, for the app to refuse, and the connection is then
     closed rather than drained.
     """
+    connection.body_begins()
+    reader = getattr(req.body, "reader", None)
+    if isinstance(reader, LengthReader) and reader.length > MAX_BODY:
+        req._expected_100_continue = False  # refused without asking for the body
+        req.force_close()
+        return True
+    if reader is None or (isinstance(reader, LengthReader) and reader.length == 0):
+        return True
     if getattr(req, "_expected_100_continue", False):
-        # gunicorn would say "100 Continue" only when the app reads: say it now.
+        # gunicorn would say "100 Continue" only once the app reads the body: say it now.
         connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         req._expected_100_continue = False
-    reader = getattr(req.body, "reader", None)
-    if reader is None:
-        return True
-    if isinstance(reader, LengthReader):
-        if reader.length == 0:
-            return True
-        if reader.length > MAX_BODY:
-            req.force_close()
-            return True
     expected = reader.length if isinstance(reader, LengthReader) else None
     body = req.body.read(MAX_BODY + 1)
     if connection.closed or (expected is not None and len(body) < expected):
