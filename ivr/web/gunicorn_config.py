@@ -9,6 +9,7 @@ command line overrides it. The worker and what it protects against: ivr/web/work
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 from pathlib import Path
@@ -49,6 +50,13 @@ preload_app = True  # the menu is loaded and checked once, before any worker sta
 graceful_timeout = 5
 # Two servers on one machine must not disturb each other through a shared control socket.
 control_socket_disable = True
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """What the worker was forked with (the menu, its answers, the libraries) lives as long as
+    it does: the garbage collector need not look at it again. Under a crowd, that halves the
+    time a worker spends collecting, and shortens its longest pauses."""
+    gc.freeze()
 
 
 def on_starting(server: Any) -> None:
