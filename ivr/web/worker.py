@@ -57,7 +57,7 @@ from ivr.web.webhook import MAX_BODY
 REQUEST_SECONDS = 5.0
 # Each deadline is longer by up to this share, at random: a crowd that connected at once is not
 # closed at once, and does not all come back at once.
-SPREAD = 0.2
+SPREAD = 0.5
 # Twilio's header is 1 or 2 KiB, a router's additions a few hundred bytes more. gunicorn's own
 # limits allow 800 KiB, which its parser, scanning the whole head again at each read, takes
 # tens of milliseconds over; a read of the head may also bring the first 8 KiB of the body.
