@@ -59,6 +59,12 @@ def post_fork(server: Any, worker: Any) -> None:
     gc.freeze()
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """Hands it back before the worker's interpreter shuts down, whose last collection must
+    see it all: frozen, some of it would be freed only after the modules it needs are gone."""
+    gc.unfreeze()
+
+
 def on_starting(server: Any) -> None:
     """Raises the open-file limit as far as the system allows: each connection is a file."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -8,8 +8,9 @@ other client, Twilio included, waiting in the kernel's queue. This worker:
 
 - gives each request, from its first byte, REQUEST_SECONDS to arrive whole, header and body,
   however it trickles; past that it answers 408 and closes the connection;
-- refuses a request whose header passes MAX_HEAD_BYTES (431) before gunicorn parses more of it;
-- reads a body (up to the line's cap) before the app runs, so the app never waits on a client;
+- gathers each request, its header and a body of known length up to the line's cap, before
+  gunicorn parses any of it: a request that never arrives whole costs no parsing, and the app
+  never waits on a client; a header over MAX_HEAD_BYTES is refused (431);
 - gives each answer ANSWER_SECONDS to be taken by the client;
 - keeps a connection open between requests for `keepalive` seconds;
 - lets `worker_connections` connections wait at once (idle, or sending their request); one more,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 import random
+import re
 import resource
 import socket
 import time
@@ -60,8 +62,8 @@ REQUEST_SECONDS = 5.0
 SPREAD = 0.5
 # Twilio's header is 1 or 2 KiB, a router's additions a few hundred bytes more. gunicorn's own
 # limits allow 800 KiB, which its parser, scanning the whole head again at each read, takes
-# tens of milliseconds over; a read of the head may also bring the first 8 KiB of the body.
-MAX_HEAD_BYTES = 16 * 1024 + 8 * 1024
+# tens of milliseconds over.
+MAX_HEAD_BYTES = 16 * 1024
 # The largest recording is under 150 KB: taken in well under a second, even slowly.
 ANSWER_SECONDS = 20.0
 # A connection is never closed to make room before it has waited as long as a request may take:
@@ -83,6 +85,9 @@ CLIENT_FAULTS = {
     ForbiddenProxyRequest: (403, "Forbidden"),
 }
 SERVER_FAULTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
+CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,9})[ \t]*(?=\r\n)", re.I)
+# A body sent in chunks, or only once the server says "100 Continue": the parser's to read.
+READ_BY_THE_PARSER = re.compile(rb"\r\n(transfer-encoding|expect)[ \t]*:", re.I)
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0"
@@ -148,14 +153,19 @@ class Room:
 
 
 class Connection:
-    """A client's socket, whose reads and writes keep to the worker's deadlines."""
+    """A client's socket, whose reads and writes keep to the worker's deadlines.
+
+    A new request is gathered here, its header and a body of known length, before gunicorn's
+    parser sees a byte of it: a request that never arrives whole costs the worker no parsing.
+    """
 
     def __init__(self, sock: Any, room: Room, idle_seconds: float) -> None:
         self.sock = sock
         self.room = room
         self.idle_seconds = idle_seconds
-        self.sending = False
-        self.head_bytes: int | None = 0  # read of the current header; None once it is read
+        self.buffer = b""  # gathered, not yet read by the parser
+        self.sending = False  # the request's first byte has come
+        self.gathered = False  # the request is whole, as far as its header says
         self.answering = False
         self.closed = False
         self.deadline = time.monotonic() + idle_seconds
@@ -165,60 +175,85 @@ class Connection:
         return getattr(self.sock, name)
 
     def recv(self, size: int) -> bytes:
+        if not (self.gathered or self.answering or self.closed):
+            self._gather()
+        if self.buffer:
+            data, self.buffer = self.buffer[:size], self.buffer[size:]
+            return data
         if self.closed:
             return b""
         if self.answering:
-            data: bytes = self.sock.recv(size)
-            return data
+            return bytes(self.sock.recv(size))
+        return self._recv(size) or b""  # a body the parser reads, within the request's deadline
+
+    def _gather(self) -> None:
+        """Reads until the request is whole: its header, and the body its Content-Length says
+        (a chunked body, or one over the cap, is the parser's to read). On time out, or past the
+        header's cap, it is refused and the connection closed."""
+        data = bytearray(self.buffer)
+        wanted = None
+        while True:
+            if wanted is None and (end := data.find(b"\r\n\r\n")) >= 0:
+                wanted = _whole_length(bytes(data[: end + 2]), end + 4)
+            if wanted is not None and len(data) >= wanted:
+                break
+            if wanted is None and len(data) > MAX_HEAD_BYTES:
+                self._refuse(HEAD_LARGE, HEAD_TOO_LARGE)
+                return
+            chunk = self._recv(65536)
+            if self.closed:
+                return  # refused, or closed to make room: the parser finds nothing
+            if not chunk:
+                break  # the client hung up: the parser finds what there is
+            data += chunk
+        self.buffer = bytes(data)
+        self.gathered = True
+
+    def _recv(self, size: int) -> bytes | None:
+        """One read within the deadline; None (and the connection closed) past it."""
+        if self.closed:
+            return None
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            return self._out_of_time()
+            self._out_of_time()
+            return None
         self.sock.settimeout(remaining)
         try:
-            data = self.sock.recv(size)
+            data: bytes = self.sock.recv(size)
         except TimeoutError:
-            return self._out_of_time()
+            self._out_of_time()
+            return None
         except OSError:
             if self.closed:
-                return b""  # closed to make room while it waited
+                return None  # closed to make room while it waited
             raise
         finally:
             self.sock.settimeout(None)
         if data and not self.sending:
             self.request_begins()
-        if self.head_bytes is not None:
-            self.head_bytes += len(data)
-            if self.head_bytes > MAX_HEAD_BYTES:
-                return self._refuse(HEAD_LARGE, HEAD_TOO_LARGE)
         return data
 
-    def _out_of_time(self) -> bytes:
+    def _out_of_time(self) -> None:
         """An idle connection just closes; a request half sent is told why."""
         if self.sending:
-            return self._refuse(TOO_SLOW, TIMED_OUT)
+            self._refuse(TOO_SLOW, TIMED_OUT)
         self.closed = True
-        return b""
 
-    def _refuse(self, reason: str, answer: bytes) -> bytes:
+    def _refuse(self, reason: str, answer: bytes) -> None:
         """Answers `answer` and reads no more: to the parser, the client has hung up."""
         refused.count(reason)
         with contextlib.suppress(OSError):
             self.sock.setblocking(False)
             self.sock.send(answer)
         self.closed = True
-        return b""
+        self.buffer = b""
 
     def request_begins(self) -> None:
         """The request's first byte: from here it has REQUEST_SECONDS to arrive whole."""
         if not self.sending:
             self.sending = True
             self.deadline = time.monotonic() + REQUEST_SECONDS * (1 + SPREAD * random.random())
-            self.head_bytes = 0
             self.room.sends(self)
-
-    def body_begins(self) -> None:
-        """The header is read: what comes now is the body, whose length the parser bounds."""
-        self.head_bytes = None
 
     def answer_begins(self) -> None:
         """The request is whole: the app answers it, with no deadline but its own."""
@@ -227,8 +262,9 @@ class Connection:
 
     def answer_ends(self) -> None:
         """Answered: the connection waits for the next request."""
-        self.answering = self.sending = False
-        self.head_bytes = 0
+        self.answering = self.sending = self.gathered = False
+        if self.buffer:
+            self.request_begins()  # the next one has begun already
         self.deadline = time.monotonic() + self.idle_seconds
         self.room.waits(self)
 
@@ -317,13 +353,24 @@ class LineWorker(GeventWorker):  # type: ignore[misc]
             util.write_error(client, status, reason, "")
 
 
+def _whole_length(head: bytes, head_length: int) -> int:
+    """How many bytes make the whole request whose header (without its last CRLF) is `head`:
+    the header alone when the body is chunked, awaits "100 Continue", is over the cap, or is of
+    no length that can be read (the parser then reads it, or refuses the request)."""
+    if READ_BY_THE_PARSER.search(head):
+        return head_length
+    lengths = CONTENT_LENGTH.findall(head)
+    if len(lengths) != 1 or int(lengths[0]) > MAX_BODY:
+        return head_length
+    return head_length + int(lengths[0])
+
+
 def _read_body(req: Any, connection: Connection) -> bool:
     """Reads the request's body into memory, within its deadline; False if it did not come.
 
     A body over the cap is left unread, for the app to refuse, and the connection is then
     closed rather than drained.
     """
-    connection.body_begins()
     reader = getattr(req.body, "reader", None)
     if isinstance(reader, LengthReader) and reader.length > MAX_BODY:
         req._expected_100_continue = False  # refused without asking for the body
