@@ -105,6 +105,61 @@ def run_row(app: str, held: str, kinds: list[tuple[str, int]], seconds: float) -
     return Row(app, held, probes, seen, rss, cpu, lines, alive)
 
 
+def held_up(row: Row) -> bool:
+    """A webhook waited over 1 s, or went unanswered, or a worker died."""
+    return bool(row.probes.over(1)) or row.probes.answered < row.probes.sent or not row.alive
+
+
+def where_it_breaks(rows: list[Row]) -> list[str]:
+    """A sentence for each kind of crowd, from the line's rows: the first that held a webhook
+    up, or that none did."""
+    said = []
+    for kind in ("stalled bodies", "idle sockets"):
+        mine = [
+            r for r in rows if r.app == "line" and r.held.endswith(kind) and " and " not in r.held
+        ]
+        broke = next((r for r in mine if held_up(r)), None)
+        most = mine[-1].held if mine else "none"
+        if broke is None:
+            said.append(f"- {kind.capitalize()}: no row held a webhook up, up to {most}.")
+        else:
+            p = broke.probes
+            said.append(
+                f"- {kind.capitalize()}: it breaks at {broke.held}: {p.over(1)} of {p.sent} "
+                f"webhooks over 1 s, {p.sent - p.answered} unanswered, the slowest "
+                f"{p.worst():.1f} s."
+            )
+    return ["Where it breaks, for the line:", "", *said]
+
+
+def costs(rows: list[Row]) -> list[str]:
+    """What one held connection costs the workers, from the rows that held one kind only."""
+    nothing = next((r.rss_mib for r in rows if r.held == "nothing"), 0.0)
+    cycles = [
+        r.cpu_seconds / r.crowd.closed_by_server
+        for r in rows
+        if r.held.endswith("stalled bodies") and r.crowd.closed_by_server and not held_up(r)
+    ]
+    idle = [
+        (r.rss_mib - nothing) * 1024 / (r.crowd.opened / 2)
+        for r in rows
+        if r.held.endswith("idle sockets") and " and " not in r.held and not held_up(r)
+    ]
+    said = ["What a crowd costs the workers:", ""]
+    if cycles:
+        said.append(
+            f"- a stalled body, each time it is closed at its deadline and comes back: about "
+            f"{statistics.median(cycles) * 1e6:,.0f} µs of CPU (workers' CPU over connections "
+            "closed), part of it the loopback's own TCP work for the crowd's side;"
+        )
+    if idle:
+        said.append(
+            f"- an idle socket, while it waits: about {statistics.median(idle):,.0f} KiB of "
+            "memory (the larger worker's growth, for half the crowd), and no CPU."
+        )
+    return said
+
+
 def report(rows: list[Row], seconds: float, load: tuple[float, float]) -> str:
     out = [
         HEADING,
@@ -130,6 +185,7 @@ def report(rows: list[Row], seconds: float, load: tuple[float, float]) -> str:
             f"{row.crowd.longest_open:.1f} s | {row.rss_mib:.0f} MiB | {row.cpu_seconds:.1f} s | "
             f"{row.log_lines}{'' if row.alive else ' (a worker died)'} |"
         )
+    out += ["", *where_it_breaks(rows), "", *costs(rows)]
     out += [
         "",
         f"Load average before and after: {load[0]:.2f}, {load[1]:.2f}. The machine has 2 cores, "
@@ -164,8 +220,7 @@ def main() -> int:
             f"slowest {p.worst() * 1000:7.0f} ms, over 1 s: {p.over(1)}",
             flush=True,
         )
-        held_up = row.probes.over(1) or row.probes.answered < row.probes.sent or not row.alive
-        failed |= must_hold and bool(held_up)
+        failed |= must_hold and held_up(row)
         time.sleep(2)  # the crowd's closed connections leave the kernel's tables
     text = report(rows, args.seconds, (load_before, os.getloadavg()[0]))
     print(text)

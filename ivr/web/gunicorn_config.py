@@ -15,7 +15,7 @@ import resource
 from pathlib import Path
 from typing import Any
 
-from ivr.web.worker import ANSWERING_SHARE, OTHER_FILES
+from ivr.web.worker import ANSWERING_SHARE, OTHER_FILES, connection_slots, waiting_room
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -37,7 +37,7 @@ bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{_whole_number('PORT', 5000)}"
 workers = _whole_number("WEB_CONCURRENCY", 2)
 worker_class = "ivr.web.worker.LineWorker"
 # Connections each worker lets wait at once, idle or sending their request; past this, the one
-# that has waited longest is closed. Each costs about 10 KiB of memory (docs/load-test.md).
+# that has waited longest is closed. Each costs about 14 KiB of memory (docs/load-test.md).
 worker_connections = _whole_number("WORKER_CONNECTIONS", 10_000)
 # Between requests, a connection is kept this long: longer than the 90 s for which Heroku's
 # router keeps an idle connection to the app, so the router, not the app, always closes it, and
@@ -45,8 +45,8 @@ worker_connections = _whole_number("WORKER_CONNECTIONS", 10_000)
 keepalive = 95
 backlog = _listen_queue()
 preload_app = True  # the menu is loaded and checked once, before any worker starts
-# Webhooks take milliseconds, and a request has REQUEST_SECONDS to arrive: a stop or a deploy
-# waits no longer than that.
+# Webhooks take milliseconds: a stop or a deploy waits at most this long for answers under way,
+# and then closes what is left (a request still trickling in, an answer not yet taken).
 graceful_timeout = 5
 # Two servers on one machine must not disturb each other through a shared control socket.
 control_socket_disable = True
@@ -73,8 +73,6 @@ def on_starting(server: Any) -> None:
     wanted = server.cfg.worker_connections
     needed = int(wanted / (1 - ANSWERING_SHARE)) + OTHER_FILES
     if hard != resource.RLIM_INFINITY and hard < needed:
-        from ivr.web.worker import connection_slots, waiting_room
-
         server.log.warning(
             "the open-file limit is %d, so each worker can hold %d waiting connections, not "
             "the %d of WORKER_CONNECTIONS: raise the hard limit to %d or more (ulimit -Hn; "
