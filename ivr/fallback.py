@@ -1,6 +1,9 @@
-"""The fallback app's WSGI entry point: `gunicorn "ivr.fallback:create_fallback_app()"`.
+"""The fallback app's WSGI entry point, served with the line's own gunicorn configuration:
 
-It loads no menu, so it answers even when the line's YAML is broken (see docs/operators.md, "When something fails").
+    gunicorn -c python:ivr.web.gunicorn_config "ivr.fallback:create_fallback_app()"
+
+It loads no menu, so it answers even when the line's YAML is broken (see docs/operators.md,
+"When something fails").
 """
 
 from ivr.web.fallback import create_fallback_app
