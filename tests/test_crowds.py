@@ -18,7 +18,15 @@ import pytest
 from ivr.web.body_limit import MAX_FIELD_BYTES, MAX_FIELDS
 from ivr.web.worker import REQUEST_SECONDS, SPREAD
 from tests.crowd import crowd, flood_request, headers_request
-from tests.helpers import CALLER, TOKEN, sign, signed_post, start_server, stop_server, workers
+from tests.helpers import (
+    CALLER,
+    TOKEN,
+    signed_post,
+    signed_request,
+    start_server,
+    stop_server,
+    workers,
+)
 from tests.slow_clients import probe
 
 FALLBACK = "ivr.web.fallback:create_fallback_app()"
@@ -94,21 +102,23 @@ def test_a_request_that_is_not_sent_whole_within_the_deadline_is_closed(run_serv
     assert summed_up(server.log(), "not sent whole within the request deadline") == 3
 
 
+def raw(base: str, path: str, extra: dict[str, str], more: str = "") -> tuple[bytes, bytes]:
+    """A signed webhook's header (with `more` header lines) and body, as bytes on the wire."""
+    request = signed_request(base, path, extra)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in request["headers"].items())  # type: ignore[attr-defined]
+    body = str(request["body"]).encode()
+    head = f"POST {request['path']} HTTP/1.1\r\nHost: {base[7:]}\r\n{headers}{more}"
+    return f"{head}Content-Length: {len(body)}\r\n\r\n".encode(), body
+
+
 def test_an_idle_connection_waits_and_keeps_serving_requests(server):
     """Between requests a connection is kept: Twilio, or a router in front, may send more."""
-    params = {**CALLER, "Digits": "1"}
-    body = urllib.parse.urlencode(params)
-    request = (
-        f"POST /key?n=main&p=0&m=0 HTTP/1.1\r\nHost: {server.url[7:]}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"X-Twilio-Signature: {sign(f'{server.url}/key?n=main&p=0&m=0', params)}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    ).encode()
+    head, body = raw(server.url, "key?n=main&p=0&m=0", {"Digits": "1"})
     parts = urllib.parse.urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         for pause in (0, LATEST, 0):  # longer than any request may take, then at once
             time.sleep(pause)
-            sock.sendall(request)
+            sock.sendall(head + body)
             answer = sock.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200 "), answer[:40]
             while b"</Response>" not in answer:
@@ -116,14 +126,8 @@ def test_an_idle_connection_waits_and_keeps_serving_requests(server):
 
 
 def test_a_client_that_waits_for_100_continue_is_answered(server):
-    params = {**CALLER}
-    body = urllib.parse.urlencode(params).encode()
-    head = (
-        f"POST /voice HTTP/1.1\r\nHost: {server.url[7:]}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n"
-        f"X-Twilio-Signature: {sign(f'{server.url}/voice', params)}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode()
+    more = "Expect: 100-continue\r\nConnection: close\r\n"
+    head, body = raw(server.url, "voice", {}, more)
     parts = urllib.parse.urlsplit(server.url)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
         sock.sendall(head)
