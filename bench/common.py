@@ -144,3 +144,20 @@ def parse_wrk(output: str) -> dict[str, float]:
         + (sum(int(g) for g in errors.groups()) if errors else 0),
         "output": output,  # type: ignore[dict-item]
     }
+
+
+def write_part(path: Path, heading: str, text: str) -> None:
+    """Write `text`, which starts with the top-level `heading`, into the file at `path` in place
+    of the part under that heading (or after the others): two scripts share one file."""
+    parts: list[str] = []
+    if path.exists():
+        for line in path.read_text().splitlines(keepends=True):
+            if line.startswith("# ") or not parts:
+                parts.append("")
+            parts[-1] += line
+    mine = [i for i, part in enumerate(parts) if part.startswith(heading + "\n")]
+    if mine:
+        parts[mine[0]] = text.rstrip("\n") + "\n\n"
+    else:
+        parts.append(("\n" if parts and not parts[-1].endswith("\n\n") else "") + text)
+    path.write_text("".join(parts).rstrip("\n") + "\n")

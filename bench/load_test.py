@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import gunicorn, lua_script, run_wrk
+from bench.common import gunicorn, lua_script, run_wrk, write_part
 from tests.helpers import ROOT, rss_mib, signed_request, workers
 from tests.slow_clients import scenario
 
@@ -126,7 +126,7 @@ def main() -> int:
     ]
     report = "\n".join(lines)
     print(report)
-    Path(args.report).write_text(report)
+    write_part(Path(args.report), lines[0], report)
     slow_ok = probes.answered == probes.sent and probes.over(1) == 0
     return 0 if errors == 0 and alive and slow_ok else 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -132,11 +133,13 @@ def start_procfile(
     env: dict[str, str] | None = None,
     public: bool = False,
     cwd: Path = ROOT,
+    open_files: tuple[int, int] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start the Procfile's web command for `app` on a loopback port, in `cwd`; return it and
     its URL.
 
     `public`: as in production, PUBLIC_BASE_URL names the address (here, the loopback one).
+    `open_files`: the open-file limit (soft, hard) it starts with, as a host would set it.
     """
     port = free_port()
     full_env = {
@@ -155,6 +158,9 @@ def start_procfile(
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files))
+        if open_files
+        else None,
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -218,13 +224,14 @@ def start_server(
     wait: bool = True,
     app: str = "ivr.wsgi:app",
     cwd: Path = ROOT,
+    open_files: tuple[int, int] | None = None,
 ) -> Server:
     """Start the Procfile's command with `env` in `cwd`; with `wait`, return once every worker
     answers."""
     # The usage counters go beside the log, never into the project's own usage.sqlite3.
     env = {"WEB_CONCURRENCY": "2", "USAGE_DB": str(log_path.parent / "usage.sqlite3"), **env}
     count = int(env["WEB_CONCURRENCY"])
-    process, url = start_procfile(app, log_path.open("wb"), env, cwd=cwd)
+    process, url = start_procfile(app, log_path.open("wb"), env, cwd=cwd, open_files=open_files)
     server = Server(url, process, log_path)
     if "AUDIO_DIR" in env:
         server.audio_dir = Path(env["AUDIO_DIR"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import statistics
 import threading
 import time
 import urllib.parse
@@ -43,6 +44,9 @@ class Probes:
 
     def worst(self) -> float:
         return max(self.latencies, default=float("nan"))
+
+    def median(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
 
     def over(self, seconds: float) -> int:
         return sum(latency > seconds for latency in self.latencies)
@@ -109,16 +113,19 @@ def slow_clients(base: str, count: int, seconds: float) -> Iterator[Trickle]:
 
 
 def probe(
-    base: str, seconds: float, token: str = TOKEN, interval: float = 0.5, timeout: float = 5.0
+    base: str,
+    seconds: float,
+    token: str = TOKEN,
+    interval: float = 0.5,
+    timeout: float = 5.0,
+    path: str = "key?n=main&p=0&m=0",
+    health: bool = True,
 ) -> Probes:
-    """Every `interval`, a webhook signed with `token` and a health check, each on its own
-    connection."""
+    """Every `interval`, a webhook to `path` signed with `token` and (with `health`) a health
+    check, each on its own connection."""
     parts = urllib.parse.urlsplit(base)
-    webhook = {
-        **signed_request(base, "key?n=main&p=0&m=0", {"Digits": "1"}, token),
-        "method": "POST",
-    }
-    health = {"method": "GET", "path": "/healthz", "headers": {}, "body": None}
+    webhook = {**signed_request(base, path, {"Digits": "1"}, token), "method": "POST"}
+    check = {"method": "GET", "path": "/healthz", "headers": {}, "body": None}
     probes, lock, threads = Probes(), threading.Lock(), []
 
     def one(request: dict) -> None:
@@ -145,7 +152,7 @@ def probe(
     next_at = time.monotonic()
     end = next_at + seconds
     while next_at < end:
-        for request in (webhook, health):
+        for request in (webhook, check) if health else (webhook,):
             thread = threading.Thread(target=one, args=(request,), daemon=True)
             thread.start()
             threads.append(thread)

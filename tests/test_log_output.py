@@ -50,3 +50,26 @@ def test_the_server_logs_cleanly_from_start_to_shutdown(tmp_path):
     log = server.log()
     assert "Shutting down: Master" in log
     assert "Logging error" not in log and "Traceback" not in log
+
+
+def test_refused_requests_are_summed_up_once_an_interval():
+    lines = run(
+        "import time\n"
+        "from ivr.web.log_output import configure\n"
+        "from ivr.web.refusals import Refusals, SIGNATURE, TOO_SLOW\n"
+        "configure('INFO')\n"
+        "refused = Refusals(interval=0.5)\n"
+        "for _ in range(300): refused.count(SIGNATURE)\n"
+        "refused.count(TOO_SLOW)\n"
+        "time.sleep(1)\n"
+        "refused.count(SIGNATURE)\n"
+        "time.sleep(1)\n"
+        "refused.count(TOO_SLOW)\n"  # written when the process stops
+    )
+    assert [re.sub(r"\d+ s:", "N s:", line.split(" ivr: ")[1]) for line in lines] == [
+        "refused in the last N s: 300 without a valid X-Twilio-Signature, "
+        "1 not sent whole within the request deadline",
+        "refused in the last N s: 1 without a valid X-Twilio-Signature",
+        "refused in the last N s: 1 not sent whole within the request deadline",
+    ]
+    assert all(LINE.match(line) and " WARNING " in line for line in lines)
