@@ -87,8 +87,8 @@ def test_the_variables_are_found_in_the_code():
         "DELETE_CALL_LOGS": "ivr/web/settings.py",  # switch(env, name, default)
         "PROMPTS_DIR": "ivr/web/settings.py",  # content_folder(env, name, folder)
         "PORT": "ivr/tools/cli.py",  # os.environ.get
-        "WEB_CONCURRENCY": "Procfile",
-        "HOST": "Procfile",
+        "WEB_CONCURRENCY": "ivr/web/gunicorn_config.py",  # a helper given os.environ and the name
+        "HOST": "ivr/web/gunicorn_config.py",
     }.items():
         assert where in read.get(name, set()), name
     assert not {"INFO", "CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING"} & set(read)

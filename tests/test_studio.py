@@ -472,6 +472,7 @@ def test_a_flagged_take_is_kept_only_on_a_second_deliberate_press(studio, playwr
         assert [w.split(":")[0] for w in warnings] == [
             "Clipped",
             "Much shorter than the words need",
+            "Fast",  # the prompt's words in a second: far over the pace a caller can follow
         ]
         button(page, "Keep").click()
         # Nothing is kept: the page asks for a second, deliberate press.

@@ -12,14 +12,15 @@ from __future__ import annotations
 import gc
 import os
 import resource
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ivr.web.worker import ANSWERING_SHARE, OTHER_FILES, connection_slots, waiting_room
 
 
-def _whole_number(name: str, default: int) -> int:
-    text = os.environ.get(name) or str(default)
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name) or str(default)
     if not text.isdigit() or int(text) < 1:
         raise SystemExit(f"ivr: {name} must be a whole number of at least 1, not {text!r}")
     return int(text)
@@ -33,12 +34,12 @@ def _listen_queue() -> int:
         return 2048
 
 
-bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{_whole_number('PORT', 5000)}"
-workers = _whole_number("WEB_CONCURRENCY", 2)
+bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{_whole_number(os.environ, 'PORT', 5000)}"
+workers = _whole_number(os.environ, "WEB_CONCURRENCY", 2)
 worker_class = "ivr.web.worker.LineWorker"
 # Connections each worker lets wait at once, idle or sending their request; past this, the one
 # that has waited longest is closed. Each costs about 14 KiB of memory (docs/load-test.md).
-worker_connections = _whole_number("WORKER_CONNECTIONS", 10_000)
+worker_connections = _whole_number(os.environ, "WORKER_CONNECTIONS", 10_000)
 # Between requests, a connection is kept this long: longer than the 90 s for which Heroku's
 # router keeps an idle connection to the app, so the router, not the app, always closes it, and
 # never sends a request on a connection that the app is closing.
