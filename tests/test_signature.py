@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask, request
-from twilio.request_validator import HMAC_SHA256
+from twilio.request_validator import HMAC_SHA256, RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from ivr.tools.simulated_call import http_post
 from ivr.web.signature import SignatureCheck
@@ -92,6 +93,48 @@ def test_the_sha256_signature_setting_is_honoured():
         },
     ):
         assert SignatureCheck(VECTOR_TOKEN).is_valid(request)
+
+
+@pytest.mark.parametrize(
+    "signed_for,called",
+    [
+        # Twilio signs the URL as the number's settings give it: with or without a port.
+        ("https://example.com:443/voice?n=main", "https://example.com/voice?n=main"),
+        ("https://example.com/voice?n=main", "https://example.com:443/voice?n=main"),
+        ("http://example.com:5000/voice", "http://example.com:5000/voice"),
+    ],
+)
+def test_a_url_signed_with_or_without_its_port_passes_as_twilios_own_validator_decides(
+    signed_for, called
+):
+    params = {**VECTOR_PARAMS, "SpeechResult": "ñame, señal"}
+    signature = sign(signed_for, params, VECTOR_TOKEN)
+    assert RequestValidator(VECTOR_TOKEN).validate(called, params, signature)
+    assert _check_in_flask(SignatureCheck(VECTOR_TOKEN), called, params, signature)
+    wrong = sign(signed_for.replace("example.com", "example.net"), params, VECTOR_TOKEN)
+    assert not _check_in_flask(SignatureCheck(VECTOR_TOKEN), called, params, wrong)
+
+
+def test_a_field_sent_twice_is_signed_over_both_values():
+    """A repeated field counts each value, sorted, as Twilio's own validator reads a form."""
+    app = Flask(__name__)
+    body = "Digits=2&CallSid=CA1&Digits=1"
+    url = "https://example.com/key"
+    validator = RequestValidator(VECTOR_TOKEN)
+    both = validator.compute_signature(
+        url, MultiDict([("Digits", "2"), ("CallSid", "CA1"), ("Digits", "1")])
+    )
+    one = validator.compute_signature(url, {"Digits": "2", "CallSid": "CA1"})
+    for signature, valid in ((both, True), (one, False)):
+        with app.test_request_context(
+            "/key",
+            method="POST",
+            base_url="https://example.com",
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Twilio-Signature": signature},
+        ):
+            assert SignatureCheck(VECTOR_TOKEN).is_valid(request) is valid
 
 
 PUBLIC = "https://line.example.org"
