@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,13 +236,6 @@ def _quote_running_on(text: str, error_at: int | None) -> int | None:
 _FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _events(text: str) -> list[yaml.Event]:
-    try:
-        return list(yaml.parse(text, Loader=_FAST_LOADER))
-    except yaml.YAMLError:
-        return list(yaml.parse(text, Loader=yaml.SafeLoader))
-
-
 def _compose(text: str) -> yaml.Node | None:
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=_FAST_LOADER)
@@ -257,8 +251,16 @@ def _check_shape(path: Path, text: str) -> None:
     values, and staff files never need one. Deep nesting would exhaust the recursion that
     builds the values. Both are found from the parser's events, which cost nothing to list.
     """
+    try:
+        _check_events(path, yaml.parse(text, Loader=_FAST_LOADER))
+    except yaml.YAMLError:
+        _check_events(path, yaml.parse(text, Loader=yaml.SafeLoader))
+
+
+def _check_events(path: Path, events: Iterator[yaml.Event]) -> None:
+    """Each event as it is parsed: a bomb is refused at its first alias, not once it is read."""
     depth = 0
-    for event in _events(text):
+    for event in events:
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, yaml.AliasEvent):
             raise ConfigError(
