@@ -46,6 +46,15 @@ def key_errors(prompts: Path, audio: Path) -> list[Problem]:
     ]
 
 
+def meant_errors(prompts: Path, audio: Path) -> list[Problem]:
+    """Errors for a key named for one option where it does another."""
+    return [
+        p
+        for p in run_check(prompts, audio)
+        if p.severity == "error" and '" for "' in p.message and "but in" in p.message
+    ]
+
+
 def key_warnings(prompts: Path, audio: Path) -> list[Problem]:
     return [p for p in run_check(prompts, audio) if "heard there names it" in p.message]
 
@@ -295,11 +304,110 @@ def test_numbers_and_keys_that_work_are_no_error(prompts_copy, audio, what):
     file, old, new = ALLOWED[what]
     edit(prompts_copy / file, old, new)
     assert key_errors(prompts_copy, audio) == []
+    assert meant_errors(prompts_copy, audio) == []
 
 
 def test_the_shipped_line_tells_of_every_key_or_says_why_not(audio):
     problems = run_check(ROOT / "prompts", audio)
     assert [p for p in problems if "names it" in p.message or "does nothing" in p.message] == []
+    assert meant_errors(ROOT / "prompts", audio) == []
+
+
+# --- a key named for one option where it does another -------------------------------------------
+
+# (edits of (file, old, new); the prompt, its file; the key; the option the words name; the
+# menu.yaml line where that key is set, as its text)
+SWAPPED = {
+    "two menu keys swapped in menu.yaml": (
+        [
+            ("menu.yaml", '"1": police', '"1": what_you_can_do'),
+            ("menu.yaml", '"2": what_you_can_do', '"2": police'),
+        ],
+        ("main_menu", "en.yaml"),
+        "1",
+        '"what the police can do" (police)',
+        '"1": what_you_can_do',
+    ),
+    "two section keys swapped in menu.yaml": (
+        [
+            ("menu.yaml", 'repeat: "2"', 'repeat: "3"'),
+            ("menu.yaml", 'previous: "3"', 'previous: "2"'),
+        ],
+        ("section_keys", "es.yaml"),
+        "3",
+        '"regresar" (previous)',
+        'repeat: "3"',
+    ),
+    "the hotline and more-time keys swapped in menu.yaml": (
+        [
+            ("menu.yaml", 'key: "0"  ', 'key: "%"  '),
+            ("menu.yaml", 'key: "#" ', 'key: "0" '),
+            ("menu.yaml", 'key: "%"  ', 'key: "#"  '),
+        ],
+        ("main_menu", "es.yaml"),
+        "#",
+        '"más tiempo para responder" (more_time)',
+        'key: "#"  ',
+    ),
+    "es: two keys swapped in the words": (
+        [
+            ("es.yaml", "hacer la policía, oprime 1.", "hacer la policía, oprime 3."),
+            ("es.yaml", "por texto o chat, oprime 3.", "por texto o chat, oprime 1."),
+        ],
+        ("main_menu", "es.yaml"),
+        "3",
+        '"qué puede hacer la policía" (police)',
+        '"3": reach_advocate',
+    ),
+    "en: a list's keys swapped in the words": (
+        [("en.yaml", "2 to repeat, 3 to go back", "3 to repeat, 2 to go back")],
+        ("section_keys", "en.yaml"),
+        "2",
+        '"go back" (previous)',
+        'repeat: "2"',
+    ),
+}
+
+
+@pytest.mark.parametrize("what", SWAPPED)
+def test_a_key_named_for_what_another_key_does_is_an_error(prompts_copy, audio, what):
+    edits, (prompt_id, file), key, meant, setting = SWAPPED[what]
+    for edited, old, new in edits:
+        edit(prompts_copy / edited, old, new)
+    errors = meant_errors(prompts_copy, audio)
+    (problem,) = [
+        p
+        for p in errors
+        if f"prompt {prompt_id!r}" in p.message
+        and f", key {key}:" in p.message
+        and p.where.rsplit("/", 1)[-1].startswith(f"{file}:")
+    ]
+    assert int(problem.where.rsplit(":", 1)[1]) == _prompt_line(prompts_copy / file, prompt_id)
+    assert f" for {meant}, but in " in problem.message
+    menu = prompts_copy / "menu.yaml"
+    assert problem.message.endswith(f"(set at {menu}:{_line_of(menu, setting)})")
+
+
+def test_the_line_does_not_start_with_two_keys_swapped(prompts_copy, tmp_path):
+    edit(prompts_copy / "menu.yaml", 'next: "1"', 'next: "3"')
+    edit(prompts_copy / "menu.yaml", 'previous: "3"', 'previous: "1"')
+    code, log = failed_start(tmp_path / "log", {"PROMPTS_DIR": str(prompts_copy)})
+    assert code != 0
+    line = _prompt_line(prompts_copy / "en.yaml", "end_of_section")
+    assert f'en.yaml:{line}: prompt \'end_of_section\' says "Press 3" for "go back"' in log
+    assert "in section 'police', key 3: next (set at" in log
+
+
+def test_words_that_fit_another_option_better_are_settled_in_the_language_file(prompts_copy, audio):
+    """ "To try again, press 0" fits repeat ("again") better than the hotline: the fix is to
+    give the hotline those words, as a caller may say them too."""
+    en = prompts_copy / "en.yaml"
+    edit(en, "To try the advocate line again, press 0.", "To try again, press 0.")
+    (problem,) = meant_errors(prompts_copy, audio)
+    assert '"press 0" for "again" (repeat)' in problem.message
+    assert "add them to en.yaml's words: for what key 0 does" in problem.fix
+    edit(en, "hotline: [advocate,", "hotline: [try again, advocate,")
+    assert meant_errors(prompts_copy, audio) == []
 
 
 # --- keys that work with no prompt naming them --------------------------------------------------

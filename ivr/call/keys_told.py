@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ivr.call.moments import Moment, call_moments
+from ivr.call.speech_match import SpeechKeys
 from ivr.errors import Where
-from ivr.menu.model import PhoneLine
+from ivr.menu.model import Language, PhoneLine
 from ivr.menu.named_keys import KeyNamer, NamedKey
+from ivr.menu.words import words_of
 
 MAX_PLACES = 4  # menus and sections named in one problem; the rest are counted
 _Named = Callable[[str, str], tuple[NamedKey, ...]]  # (language, text) -> the keys it names
@@ -49,6 +51,7 @@ def key_problems(
 
     places = _Places(line, moments, named)
     problems = _named_but_dead(line, moments, named, places, recorded or {})
+    problems += _named_for_another(line, moments, named, recorded or {})
     problems += _working_but_unnamed(line, places)
     problems += _unspoken_but_dead(line, places)
     return problems
@@ -131,6 +134,96 @@ def _named_but_dead(
             )
         )
     return problems
+
+
+def _named_for_another(
+    line: PhoneLine, moments: Iterable[Moment], named: _Named, recorded: Mapping[str, str]
+) -> list[KeyProblem]:
+    """Each key a prompt names for one option where it does another: "For what the police can
+    do, press 1" where 1 goes to another section (two keys swapped in menu.yaml, say).
+
+    What a key is said to be for is matched against the phrases the language file gives each
+    option working there (`option_names:` and `words:`); the option whose phrase fits most
+    words is the one meant. Words that fit no option say nothing either way.
+    """
+    speech = SpeechKeys(line)
+    fits = {code: _OptionPhrases(language) for code, language in line.languages.items()}
+    wrong: dict[tuple[str, str, str, NamedKey], list[tuple[Moment, str, str]]] = defaultdict(list)
+    for moment in moments:
+        if moment.kind != "ask":
+            continue
+        options = speech.options_at(moment.node)
+        working = {option: key for option, key in options.items() if key in moment.works}
+        for spoken in moment.said:
+            if spoken.prompt is None:
+                continue  # the which_one question is made from option_names: it cannot differ
+            texts = [("", spoken.text)]
+            if f"{spoken.language}/{spoken.prompt}" in recorded:
+                texts.append(("recording", recorded[f"{spoken.language}/{spoken.prompt}"]))
+            for source, text in texts:
+                for key in named(spoken.language, text):
+                    if key.key not in moment.works:
+                        continue  # a dead key: _named_but_dead's
+                    meant = fits[spoken.language].meant(key.meant, working)
+                    options_of_key = [o for o, k in working.items() if k == key.key]
+                    if meant is not None and meant[0] not in options_of_key:
+                        wrong[source, spoken.prompt, spoken.language, key].append((moment, *meant))
+    problems = []
+    for (source, prompt_id, code, key), found in sorted(wrong.items(), key=_by_prompt):
+        moment, option, phrase = min(
+            found, key=lambda f: _node_order(line, (f[0].node, f[0].language))
+        )
+        does, where = key_setting(line, moment.node, key.key)
+        what = f"prompt {prompt_id!r}" if not source else f"the recording of prompt {prompt_id!r}"
+        fix = (
+            f"change the words, or give key {key.key} back to {option} in menu.yaml (key "
+            f"{speech.options_at(moment.node)[option]} has it now); if the words are right, "
+            f"add them to {code}.yaml's words: for what key {key.key} does"
+        )
+        if source:
+            fix = "record it again with the prompt's words (`ivr studio`), then `ivr audio build`"
+        problems.append(
+            KeyProblem(
+                "error",
+                line.languages[code].prompts[prompt_id].where,
+                f'{what} says "{key.words}" for "{phrase}" ({option}), but in '
+                f"{_node(line, moment.node)}, key {key.key}: {does or 'something else'}"
+                + (f" (set at {where})" if where else ""),
+                fix,
+            )
+        )
+    return problems
+
+
+class _OptionPhrases:
+    """The phrases a language file gives each option, as words: its name and the caller's."""
+
+    def __init__(self, language: Language) -> None:
+        self.phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        names = {option: [name] for option, name in language.option_names.items()}
+        for option in {*names, *language.words}:
+            for phrase in [*names.get(option, []), *language.words.get(option, ())]:
+                self.phrases[option].append((words_of(phrase, language.fillers), phrase))
+
+    def meant(self, said: tuple[str, ...], options: Iterable[str]) -> tuple[str, str] | None:
+        """The option among `options` whose phrase fits most of `said`, and the phrase; None
+        when none fits, or two fit as well (then the words do not tell)."""
+        best: list[tuple[int, str, str]] = []
+        for option in options:
+            for words, phrase in self.phrases.get(option, []):
+                if words and _contains(said, words):
+                    best.append((len(words), option, phrase))
+        if not best:
+            return None
+        best.sort(reverse=True)
+        size, option, phrase = best[0]
+        if any(n == size and other != option for n, other, _ in best[1:]):
+            return None
+        return option, phrase
+
+
+def _contains(said: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    return any(said[i : i + len(words)] == words for i in range(len(said) - len(words) + 1))
 
 
 def _working_but_unnamed(line: PhoneLine, places: _Places) -> list[KeyProblem]:
@@ -256,6 +349,6 @@ def _key_order(key: str) -> int:
     return "1234567890*#".index(key)
 
 
-def _by_prompt(item: tuple[tuple[str, str | None, str, NamedKey], list[Moment]]) -> tuple[str, ...]:
+def _by_prompt(item: tuple[tuple[str, str | None, str, NamedKey], object]) -> tuple[str, ...]:
     source, prompt_id, code, key = item[0]
     return code, prompt_id or "", source, str(_key_order(key.key)).zfill(2), key.words

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ivr.menu.model import Language
 from ivr.menu.words import words_of
@@ -39,6 +39,10 @@ class NamedKey:
 
     key: str
     words: str  # as written in the text: "press 3", "2 to repeat", "oprime la tecla numeral"
+    # What the text says the key is for, as words (see words_of): the rest of its clause, or,
+    # for a clause that is only the key ("For what the police can do, press 1"), the clauses
+    # before it in the sentence back to the last key named.
+    meant: tuple[str, ...] = field(default=(), compare=False)
 
 
 def key_names(language: Language) -> dict[tuple[str, ...], str]:
@@ -113,6 +117,7 @@ class KeyNamer:
         words = [t.word for t in tokens]
         keys = self._key_spans(words)
         found: list[NamedKey] = []
+        spans: list[tuple[int, int]] = []  # the words naming each key found, prefix included
         clause_start, last_named_end, at = 0, -1, 0
         while at < len(words):
             if words[at] in _CLAUSE_END:
@@ -140,9 +145,35 @@ class KeyNamer:
             if anchor is not None:
                 quoted = text[tokens[anchor].start : tokens[quote_end - 1].end]
                 found.append(NamedKey(key, quoted))
+                spans.append((anchor, end))
                 last_named_end = end
             at = end
-        return found
+        return [
+            NamedKey(named.key, named.words, self._meant(words, spans, span))
+            for named, span in zip(found, spans, strict=True)
+        ]
+
+    def _meant(
+        self, words: list[str], spans: list[tuple[int, int]], span: tuple[int, int]
+    ) -> tuple[str, ...]:
+        """The words around the key named at `span` that say what it is for (NamedKey.meant)."""
+        clauses: list[list[int]] = [[]]  # indexes of words, clause by clause
+        for i, word in enumerate(words):
+            if word in _CLAUSE_END:
+                clauses.append([])
+            else:
+                clauses[-1].append(i)
+        keyed = {i for start, end in spans for i in range(start, end)}
+        own = next(n for n, clause in enumerate(clauses) if span[0] in clause)
+        plain = [words[i] for i in clauses[own] if i not in keyed and words[i] not in self.or_words]
+        if plain:
+            return tuple(plain)
+        before: list[str] = []
+        for clause in reversed(clauses[:own]):
+            if keyed.intersection(clause):
+                break
+            before[:0] = [words[i] for i in clause]
+        return tuple(before)
 
     def _key_spans(self, words: list[str]) -> dict[int, tuple[int, str]]:
         """Start -> (end, key) of each key's name that is not part of a number."""
