@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from ivr.tools.simulated_call import http_post
 from ivr.web.signature import SignatureCheck
-from tests.helpers import sign
+from tests.helpers import failed_start, sign
 
 # Twilio's documented example of a signed request.
 VECTOR_TOKEN = "12345"
@@ -172,3 +172,15 @@ def test_without_a_token_the_line_serves_and_warns_loudly_once(run_server):
         log = server.log()
     assert log.count("TWILIO_AUTH_TOKEN is not set") == 1
     assert "WARNING" in log
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://line.example.org:99999", "https://line.example.org:0", "https://:443", "ftp://x.org"],
+)
+def test_a_public_address_the_check_cannot_read_stops_the_line_at_start(tmp_path, url):
+    """Not every call's apology: the operator is told at start, by the setting's name."""
+    code, log = failed_start(tmp_path / "log", {"PUBLIC_BASE_URL": url})
+    assert code != 0
+    assert "PUBLIC_BASE_URL should look like https://host.example.org" in log
+    assert "Traceback" not in log

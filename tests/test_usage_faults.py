@@ -5,6 +5,8 @@ at once all along, and every count reaches the store exactly once, or is said to
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ import redis
 
 from ivr.tools.simulated_call import HttpReply, SimulatedCall, http_post
 from ivr.web.usage_store import SqliteStore
-from tests.helpers import TOKEN, Server, start_server, stop_server
+from tests.helpers import ROOT, TOKEN, Server, start_server, stop_server
 from tests.usage_fixtures import SlowAnswers, locked_by_another_process, redis_server
 
 NOT_SAVED = "usage counters could not be saved"
@@ -196,3 +198,79 @@ def test_counts_reach_the_store_in_batches_of_many_calls_and_redis_logs_one_writ
     writes = aof.split(b"MULTI")[1:]
     assert 1 <= len(writes) <= 2, "one write for each process's batch"
     assert all(b"HINCRBY" in write for write in writes)
+
+
+# What gunicorn's worker does on a quick stop (SIGQUIT, or Ctrl-C's SIGINT): 0.1 s after the
+# signal a greenlet calls sys.exit(0), and the process's last flush may be waiting then.
+QUICK_STOP = """
+import sys
+from gevent import monkey
+monkey.patch_all()
+import gevent
+from pathlib import Path
+from ivr.web.usage import Usage
+from ivr.web.usage_store import SqliteStore
+
+usage = Usage(SqliteStore(Path(sys.argv[1])), batch_seconds=3600)
+for _ in range(5):
+    usage.count(["calls"])
+print("counted", flush=True)
+gevent.spawn(lambda: (gevent.sleep(0.1), sys.exit(0)))
+usage.close()
+print("closed", flush=True)
+"""
+
+
+def test_a_quick_stop_during_the_last_save_loses_no_count(tmp_path):
+    db = tmp_path / "usage.sqlite3"
+    SqliteStore(db).prepare()
+    # The file is busy for 0.5 s as the process stops: the last save waits through the exit.
+    with locked_by_another_process(db):
+        process = subprocess.Popen(
+            [sys.executable, "-c", QUICK_STOP, str(db)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None and process.stdout.readline() == "counted\n"
+        time.sleep(0.5)
+    out, err = process.communicate(timeout=20)
+    assert totals(SqliteStore(db).read(*around_today())) == {"calls": 5}, (out, err)
+    assert out == "closed\n" and "Traceback" not in err and "could not be saved" not in err
+
+
+def test_counts_sent_at_stop_with_no_answer_are_said_apart_from_counts_lost(tmp_path):
+    """Redis applies the last batch, but answers after the line has stopped waiting: the log
+    says those counts were given with no answer, not that they were lost."""
+    with redis_server(tmp_path) as store:
+        proxy = SlowAnswers(store.port)
+        env = {
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "WEB_CONCURRENCY": "1",
+            "USAGE_BATCH_SECONDS": "2",
+            "REDIS_URL": proxy.url,
+        }
+        server = start_server(tmp_path / "server.log", env)
+        caller = Caller(server)
+        saved = redis.Redis.from_url(store.url, decode_responses=True)
+
+        def in_redis() -> dict[str, int]:
+            days = saved.keys("ivr:usage:2*")
+            return totals({d: {k: int(v) for k, v in saved.hgetall(d).items()} for d in days})
+
+        try:
+            caller.call()
+            wait_until(lambda: in_redis() == caller.expected())
+            # Just after a batch: the next is 2 s away, and the stop comes first.
+            for _ in range(3):
+                caller.call()
+            proxy.delay = 1.5
+        finally:
+            stop_server(server)
+        wait_until(lambda: in_redis() == caller.expected())
+        proxy.close()
+    log = server.log()
+    assert "could not be saved before stopping" not in log
+    said = re.findall(r"usage counters: (\d+) counts were given to the store before stopping", log)
+    assert said == [str(3 * len(ONE_CALL))], log

@@ -22,6 +22,12 @@ INTERVAL = 60.0
 
 # The reasons, as the summary names them.
 SIGNATURE = "without a valid X-Twilio-Signature"
+# Anyone can name a key, so this is counted, not told once: a flood of made-up ids cannot use
+# up the warning that a key Twilio really signs with is missing.
+UNKNOWN_KEY = (
+    "signed with a webhook shared key this line does not have (if Twilio signs with it, add "
+    "its id and secret to TWILIO_WEBHOOK_KEYS)"
+)
 TOO_LARGE = "with a body over the size limit"
 TOO_MANY_FIELDS = "with more form fields than Twilio sends"
 FIELD_TOO_LONG = "with a form field far longer than Twilio's"

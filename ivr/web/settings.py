@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -88,9 +89,10 @@ class Settings:
         base = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None
         audio_base = env.get("AUDIO_BASE_URL", "").strip().rstrip("/") or None
         for name, url in (("PUBLIC_BASE_URL", base), ("AUDIO_BASE_URL", audio_base)):
-            if url and not re.match(r"^https?://[^/]+", url):
+            if url and not _is_base_url(url):
                 raise SettingsError(
-                    f"{name} should look like https://host.example.org, not {url!r}"
+                    f"{name} should look like https://host.example.org (a port, if any, from "
+                    f"1 to 65535), not {url!r}"
                 )
         phone = env.get("PHONE_PAGE", "auto").strip().lower() or "auto"
         if phone != "auto":
@@ -167,3 +169,13 @@ def parse_webhook_keys(value: str) -> tuple[tuple[str, str], ...]:
             raise SettingsError(f"TWILIO_WEBHOOK_KEYS: item {place} repeats an earlier key's id")
         keys[key_id] = secret
     return tuple(keys.items())
+
+
+def _is_base_url(url: str) -> bool:
+    """An http(s) address with a host, and a port the signature check can read."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a port out of range, or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0

@@ -25,6 +25,7 @@ from twilio.request_validator import (
 )
 
 from ivr.web.public_url import public_url
+from ivr.web.refusals import SIGNATURE, UNKNOWN_KEY
 from ivr.web.settings import Settings
 
 log = logging.getLogger("ivr")
@@ -66,7 +67,6 @@ class SignatureCheck:
             key_id: RequestValidator(secret) for key_id, secret in (webhook_keys or {}).items()
         }
         self.public_base_url = public_base_url
-        self.told_unknown_key = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignatureCheck | None:
@@ -81,35 +81,31 @@ class SignatureCheck:
         )
 
     def is_valid(self, request: Request) -> bool:
+        return self.refusal(request) is None
+
+    def refusal(self, request: Request) -> str | None:
+        """Why `request` is refused, as the log's summary of refusals names it; None: signed."""
         signature = request.headers.get("X-Twilio-Signature")
         if not signature:
-            return False
+            return SIGNATURE
         header = request.headers.get(SIGNATURE_SETTINGS_HEADER)
         key_id, algorithm = signature_settings(header) if header else (None, HMAC_SHA1)
         if algorithm.upper() not in ALGORITHMS:
-            return False  # refused here, so that no request text reaches a log
+            return SIGNATURE  # refused here, so that no request text reaches a log
         if key_id is None:
             validators = self.token_validators
         elif key_id in self.key_validators:
             validators = (self.key_validators[key_id],)
         else:
-            self._tell_unknown_key()
-            return False
+            return UNKNOWN_KEY  # its id is the sender's text: it is never logged
         # A GET webhook is signed over its URL alone: its parameters are in the query.
         params = _Params(request.form.lists() if request.method == "POST" else ())
         parsed = urlparse(public_url(request, self.public_base_url))
         urls = (remove_port(parsed), add_port(parsed))
         expected = signature.encode()
-        return any(_signed(v, urls, params, expected, algorithm) for v in validators)
-
-    def _tell_unknown_key(self) -> None:
-        # Once: anyone can send such a header. Its id is not logged: it is the sender's text.
-        if not self.told_unknown_key:
-            self.told_unknown_key = True
-            log.warning(
-                "a webhook was signed with a webhook shared key this line does not have, and "
-                "refused: add the key's id and secret to TWILIO_WEBHOOK_KEYS"
-            )
+        if any(_signed(v, urls, params, expected, algorithm) for v in validators):
+            return None
+        return SIGNATURE
 
 
 class _Params(dict[str, list[str]]):

@@ -78,6 +78,7 @@ class Usage:
         self._flusher_pid = 0
         self._stop = threading.Event()
         self._store_down = False
+        self._unanswered = False  # the last send failed for want of an answer, not an error
         self._pool: ThreadPool | None = None
         # Transfers in a row that did not connect, shared by the server processes forked from
         # this one (gunicorn --preload), so one warning speaks for the whole server.
@@ -108,28 +109,47 @@ class Usage:
             return self._send(self.store, self._batch or self._cut(record=True), IO_SECONDS)
 
     def close(self) -> None:
-        """At exit: send the batch awaiting an answer and what is pending; say what is lost."""
+        """At exit: send the batch awaiting an answer and what is pending; say, as numbers,
+        what is lost and what was sent with no answer."""
         self._stop.set()
         if self.store is None:
             return
         deadline = time.monotonic() + STOP_SECONDS
-        saved = False
+        lost = unanswered = 0
+
+        def send(batch: Batch | None) -> None:
+            nonlocal lost, unanswered
+            if batch is None or self._send(store, batch, max(0.1, deadline - time.monotonic())):
+                return
+            self._batch = None
+            if self._unanswered:
+                unanswered += sum(batch.counts.values())
+            else:
+                lost += sum(batch.counts.values())
+
+        store = self.store
         if self._flushing.acquire(timeout=STOP_SECONDS):
             try:
-                saved = self._send(self.store, self._batch, STOP_SECONDS) and self._send(
-                    # Sent once only: no retry can follow, so the store need not keep its id.
-                    self.store,
-                    self._cut(record=False),
-                    max(0.1, deadline - time.monotonic()),
-                )
+                awaited, self._batch = self._batch, None
+                send(awaited)
+                # Sent once only: no retry can follow, so the store need not keep its id.
+                send(self._cut(record=False))
+            except (SystemExit, KeyboardInterrupt):
+                pass  # a quick stop cut the last sends short: what was not sent is counted
             finally:
                 self._flushing.release()
-        if not saved:
-            with self._lock:
-                lost = sum(self._pending.values())
-            lost += sum(self._batch.counts.values()) if self._batch else 0
-            # How many, never which counters or days.
+        with self._lock:
+            lost += sum(self._pending.values())
+        lost += sum(self._batch.counts.values()) if self._batch else 0
+        # How many, never which counters or days.
+        if lost:
             log.warning("usage counters: %d counts could not be saved before stopping", lost)
+        if unanswered:
+            log.warning(
+                "usage counters: %d counts were given to the store before stopping, but it did "
+                "not answer in time: they may or may not be saved",
+                unanswered,
+            )
 
     def _cut(self, record: bool) -> Batch | None:
         """What is pending, as a batch of its own."""
@@ -152,6 +172,8 @@ class Usage:
         try:
             self._off_loop(functools.partial(store.add, batch, today), wait)
         except Exception as error:
+            # A store that took the batch may still be answering: then it is not known lost.
+            self._unanswered = "Timeout" in type(error).__name__
             if not self._store_down:
                 self._store_down = True
                 # The type only: an error's text can name the store's address.
@@ -180,12 +202,22 @@ class Usage:
         if self._pool is None:
             # One thread: the Redis connection's gevent socket belongs to that thread's hub.
             self._pool = ThreadPool(1)
-        try:
-            # Its error comes back as a value: the pool would print its trace, which for
-            # Redis names the store's address.
-            failed = self._pool.spawn(_error_of, work).get(timeout=wait)
-        except gevent.Timeout:
-            raise TimeoutError(f"no answer within {wait:g} s") from None
+        # Its error comes back as a value: the pool would print its trace, which for Redis
+        # names the store's address.
+        result = self._pool.spawn(_error_of, work)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                failed = result.get(timeout=max(0.0, deadline - time.monotonic()))
+                break
+            except gevent.Timeout:
+                raise TimeoutError(f"no answer within {wait:g} s") from None
+            except (SystemExit, KeyboardInterrupt):
+                # A quick stop (SIGQUIT, Ctrl-C) has gunicorn exit 0.1 s after the signal,
+                # into this wait for the last batch at exit: the process is stopping either
+                # way, and the counts in that batch are not to be lost to it.
+                if not self._stop.is_set():
+                    raise
         if failed is not None:
             raise failed
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import Request, abort
 from werkzeug.datastructures import MultiDict
 
-from ivr.web.refusals import SIGNATURE, refused
+from ivr.web.refusals import refused
 from ivr.web.settings import Settings
 from ivr.web.signature import SignatureCheck
 
@@ -51,8 +51,9 @@ class Gate:
             log.warning(NO_TOKEN_WARNING)
 
     def admit(self, req: Request, name: str) -> None:
-        if self.check is not None and not self.check.is_valid(req):
-            refused.count(SIGNATURE)  # summed up in the log, never a line each
+        refusal = self.check.refusal(req) if self.check is not None else None
+        if refusal is not None:
+            refused.count(refusal)  # summed up in the log, never a line each
             abort(403)
         if req.method == "GET" and not self.told_to_post:
             self.told_to_post = True
