@@ -75,6 +75,54 @@ def test_a_menu_may_not_take_the_hotline_key(prompts_copy):
     assert "always reaches the hotline" in str(error)
 
 
+# (edits of menu.yaml, the edit whose line the error names, what it names as shared)
+SHARED = {
+    "two section keys": (
+        [('repeat: "2"', 'repeat: "1"')],
+        'repeat: "1"',
+        "key 1 is set for both next ({menu}:{next}) and repeat",
+    ),
+    "a section key and more time": (
+        [('key: "#" ', 'key: "3" ')],
+        'key: "3" ',
+        "key 3 is set for both previous ({menu}:{previous}) and more time",
+    ),
+    "the Spanish key and a menu key": (
+        [('"3": reach_advocate', '"9": reach_advocate')],
+        'key: "9" ',
+        "key 9 is set for both reach_advocate in menu 'main' ({menu}:{nine}) and the call in es",
+    ),
+    "the hotline key and a section key": (
+        [('key: "0"  ', 'key: "*"  ')],
+        'main_menu: "*"',
+        "key * is set for main menu, but it is the hotline key ({menu}:{hotline})",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", SHARED)
+def test_a_key_set_for_two_things_in_one_place_names_both_lines(prompts_copy, what):
+    """Two section keys on one key would leave one of them with none, silently."""
+    edits, at, says = SHARED[what]
+    menu = prompts_copy / "menu.yaml"
+    for old, new in edits:
+        edit(menu, old, new)
+    lines = menu.read_text().splitlines()
+
+    def line_of(text: str) -> int | None:
+        return next((n for n, line in enumerate(lines, 1) if text in line), None)
+
+    error = _error(prompts_copy)
+    assert error.line == line_of(at)
+    assert says.format(
+        menu=menu,
+        next=line_of('next: "1"'),
+        previous=line_of('previous: "3"'),
+        nine=line_of('"9": reach_advocate'),
+        hotline=line_of('key: "*"  '),
+    ) in str(error)
+
+
 def test_not_a_phone_key(prompts_copy):
     line = edit(prompts_copy / "menu.yaml", '"3": reach_advocate', '"A": reach_advocate')
     assert _error(prompts_copy).line == line

@@ -167,7 +167,10 @@ def load_line(prompts_dir: Path) -> PhoneLine:
             {key: menu.where(("section_keys", action)) for action, key in actions.items()}
         ),
     )
-    _unique_keys(menu, ("section_keys",), [*section_keys.by_key()], hotline.key)
+    section_settings: list[_Setting] = [
+        (key, ("section_keys", action), action.replace("_", " ")) for action, key in actions.items()
+    ]
+    _unique_keys(menu, section_settings, hotline.key)
 
     menus = _menus(menu, hotline.key)
     sections = _sections(menu)
@@ -195,12 +198,21 @@ def load_line(prompts_dir: Path) -> PhoneLine:
         key_where=menu.where(("more_time", "key")),
     )
     switch_keys = _switch_keys(menu)
-    # Keys that act in the same place must differ (the hotline key is checked by each call).
-    _unique_keys(menu, ("more_time", "key"), [*section_keys.by_key(), more_time.key], hotline.key)
+    # Keys that act in the same place must differ.
+    more: _Setting = (more_time.key, ("more_time", "key"), "more time")
+    _unique_keys(menu, [*section_settings, more], hotline.key)
     for menu_id, m in menus.items():
-        _unique_keys(menu, ("menus", menu_id), [*m.keys, more_time.key], hotline.key)
-    start_keys = [*menus[start].keys, more_time.key, *switch_keys.values()]
-    _unique_keys(menu, ("languages",), start_keys, hotline.key)
+        menu_settings: list[_Setting] = [
+            (key, ("menus", menu_id, "keys", key), f"{target} in menu {menu_id!r}")
+            for key, target in m.keys.items()
+        ]
+        switches: list[_Setting] = [
+            (key, ("languages", code, "key"), f"the call in {code}")
+            for code, key in switch_keys.items()
+        ]
+        _unique_keys(
+            menu, [*menu_settings, more, *(switches if menu_id == start else [])], hotline.key
+        )
 
     languages = {
         code: replace(
@@ -324,14 +336,29 @@ def _switch_keys(menu: _Reader) -> dict[str, str]:
     return keys
 
 
-def _unique_keys(file: _Reader, at: KeyPath, keys: list[str], hotline_key: str) -> None:
-    seen: set[str] = set()
-    for key in keys:
+_Setting = tuple[str, KeyPath, str]  # a key, where menu.yaml sets it, and what it does there
+
+
+def _unique_keys(file: _Reader, settings: list[_Setting], hotline_key: str) -> None:
+    """Keys that act in the same place must differ, and none may be the hotline's: the error
+    stands at the later setting and names the earlier one's line, as either may be the edit."""
+    seen: dict[str, _Setting] = {}
+    for setting in settings:
+        key, at, does = setting
         if key == hotline_key:
-            raise file.error(at, f"key {key} always reaches the hotline; choose another key")
+            raise file.error(
+                at,
+                f"key {key} is set for {does}, but it is the hotline key "
+                f"({file.where(('hotline', 'key'))}); choose another key for one of them",
+            )
         if key in seen:
-            raise file.error(at, f"key {key} is used twice here; each key does one thing")
-        seen.add(key)
+            _, first_at, first_does = seen[key]
+            raise file.error(
+                at,
+                f"key {key} is set for both {first_does} ({file.where(first_at)}) and {does}; "
+                "each key does one thing: choose another key for one of them",
+            )
+        seen[key] = setting
 
 
 def _menus(file: _Reader, hotline_key: str) -> dict[str, Menu]:
