@@ -8,7 +8,9 @@ of a list. A key is named when its name comes
 - within three words after a prefix, with no other key between ("press 3", "press the star
   key", "oprime la tecla numeral");
 - or, once a key has been named in a sentence, at the start of a later clause of it, or right
-  after `or:` ("Press 1 for the next point, 2 to repeat, ... or 0 to talk with an advocate").
+  after `or:` ("Press 1 for the next point, 2 to repeat, ... or 0 to talk with an advocate"),
+  or anywhere in it as a digit ("press 1 for help and 4 for more"): in a sentence that names a
+  key, other numbers are written in words.
 
 Numbers are not keys: a spoken form of a written number ("911" as "nine one one", the hotline's
 digits, "24/7") names none, and neither does a digit right next to another digit ("nine one
@@ -132,7 +134,9 @@ class KeyNamer:
                 # A list, once a key has been named in the sentence: "..., 2 to repeat, or 0".
                 size = len(self.or_words)
                 after_or = size > 0 and tuple(words[max(at - size, 0) : at]) == self.or_words
-                if at == clause_start:
+                if at == clause_start or words[at] in _DIGITS:
+                    # A digit written alone is a key once a key has been named in the
+                    # sentence, however joined: "press 1 for help and 4 for more", "1 u 8".
                     anchor = at
                 elif after_or and at - size in (clause_start, last_named_end):
                     anchor = at - size
