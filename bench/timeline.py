@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.audio.manifest import read_manifest
 from ivr.menu import words
 from ivr.menu.load import load_line
-from ivr.tools.simulated_call import SimulatedCall, flask_post
+from ivr.tools import opening
+from ivr.tools.simulated_call import SimulatedCall
 from ivr.tools.timeline import Timed, first, timeline
-from ivr.web.app import create_app
 from ivr.web.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,14 +32,8 @@ OTHER_SAY_PACES = (125, 175)  # words a minute: a sixth slower, and a sixth fast
 
 
 def place_call() -> SimulatedCall:
-    settings = replace(Settings.from_env(), log_level="ERROR")
-    app = create_app(settings)
-    manifest = read_manifest(settings.audio_dir).recordings
-    return SimulatedCall(
-        flask_post(app),
-        "http://localhost/voice",
-        recordings={entry["file"]: entry for entry in manifest.values()},
-    ).start()
+    settings = Settings.from_env()
+    return opening.place_call(settings.prompts_dir, settings.audio_dir)
 
 
 def spoken(timed: list[Timed]) -> list[Timed]:
@@ -94,10 +86,9 @@ def said(timed: list[Timed], text: str) -> Timed:
 
 def silent_caller_rings() -> float:
     """When the hotline starts ringing for a caller who presses and says nothing."""
-    call = place_call()
-    while call.waiting_for == "key":
-        call.press(None)
-    return next(t.start for t in timeline(call.transcript) if t.event.kind == "dial")
+    rings = opening.silent_caller_rings(place_call())
+    assert rings is not None, "a silent caller is never put through"
+    return rings
 
 
 def table(rows: dict[str, dict[str, float | None]]) -> str:

@@ -21,6 +21,7 @@ from ivr.menu.model import Language, PhoneLine, Prompt
 from ivr.menu.say_voices import engine_of, voices_for
 from ivr.menu.soundness import menu_problems, reachable
 from ivr.menu.words import words_of
+from ivr.tools.opening import opening_problems
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,23 @@ def run_check(prompts_dir: Path, audio_dir: Path) -> list[Problem]:
     where = shown(audio_dir / manifest_file.NAME)
     problems += [Problem("warning", *found) for found in pace_warnings(line, manifest, where)]
     problems += _recordings_of_no_prompt(line, manifest, audio_dir)
+    if not any(p.severity == "error" for p in problems):
+        problems += _opening(line, prompts_dir, audio_dir)
     return problems
+
+
+def _opening(line: PhoneLine, prompts_dir: Path, audio_dir: Path) -> list[Problem]:
+    """The first minute of a call against its targets (ivr.tools.opening), once the line is
+    sound enough to place a call."""
+    first = line.languages[line.default_language]
+    at = {
+        "spanish": first.prompts["danger"].where if "danger" in first.prompts else first.where,
+        "silent": line.menus[line.start].where or first.where,
+    }
+    return [
+        Problem("error", str(at[kind]), message, fix)
+        for kind, message, fix in opening_problems(prompts_dir, audio_dir)
+    ]
 
 
 def _recordings_of_no_prompt(
