@@ -405,6 +405,41 @@ def test_a_person_s_recording_is_never_replaced_by_a_placeholder(
         assert manifest(audio)["recordings"]["en/greeting"]["source"] == "human"
 
 
+@pytest.mark.parametrize("voice", [True, False], ids=["with a voice", "without"])
+def test_a_person_s_recording_gone_with_its_source_is_let_go_only_when_staff_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, voice: bool
+) -> None:
+    """Both files deleted: the build neither drops the entry nor puts a placeholder in the
+    person's place, until staff let it go by name."""
+    prompts, audio = tmp_path / "prompts", tmp_path / "audio"
+    shutil.copytree(ROOT / "prompts", prompts)
+    source = write_source(audio, "greeting", "wav", tone())
+    monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice())
+    build(prompts, audio)
+    source.unlink()
+    (audio / "en/greeting.wav").unlink()
+    monkeypatch.setattr(build_module, "engine_for", lambda name: ToneVoice(installed=voice))
+    before = snapshot(audio)
+    with pytest.raises(ConfigError) as stopped:
+        build(prompts, audio)
+    message = stopped.value.message
+    assert "1 recording(s) of a person are missing, and their source files too: en/greeting" in (
+        message
+    )
+    assert "ivr audio build --let-go en/greeting" in message
+    greeting = next(
+        n
+        for n, line in enumerate((prompts / "en.yaml").read_text().splitlines(), 1)
+        if line.startswith("  greeting:")
+    )
+    assert stopped.value.line == greeting
+    assert snapshot(audio) == before
+    assert manifest(audio)["recordings"]["en/greeting"]["source"] == "human"
+    if voice:
+        build_all(prompts, audio, progress=False, let_go=frozenset({"en/greeting"}))
+        assert manifest(audio)["recordings"]["en/greeting"]["source"] != "human"
+
+
 def test_placeholders_are_kept_when_placeholder_tts_is_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

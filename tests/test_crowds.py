@@ -125,6 +125,29 @@ def test_an_idle_connection_waits_and_keeps_serving_requests(server):
                 answer += sock.recv(65536)
 
 
+@pytest.mark.parametrize("cut", [1, 100, 400])
+def test_pipelined_webhooks_are_each_answered_at_once(server, cut):
+    """Two signed webhooks sent back to back on one connection, the second's last `cut` bytes
+    a moment later: the second is answered as soon as it is whole, not refused at its
+    deadline."""
+    first = b"".join(raw(server.url, "key?n=main&p=0&m=0", {"Digits": "1"}))
+    head, body = raw(server.url, "key?n=main&p=0&m=0", {"Digits": "2"}, "Connection: close\r\n")
+    second = head + body
+    parts = urllib.parse.urlsplit(server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(first + second[:-cut])
+        time.sleep(0.3)
+        sent = time.monotonic()
+        sock.sendall(second[-cut:])
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+        took = time.monotonic() - sent
+    answers = answer.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200", b"200"], answer[:300]
+    assert took < REQUEST_SECONDS / 2, f"answered after {took:.1f} s"
+
+
 def test_a_client_that_waits_for_100_continue_is_answered(server):
     more = "Expect: 100-continue\r\nConnection: close\r\n"
     head, body = raw(server.url, "voice", {}, more)

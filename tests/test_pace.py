@@ -88,8 +88,8 @@ def test_ivr_check_warns_about_a_recording_too_fast_to_follow(tmp_path, en):
             "severity": "warning",
             "where": str(audio / "manifest.json"),
             "message": "the 2 en recordings speak a median 193 words a minute, over 160",
-            "fix": "record the fastest again more slowly (`ivr listen --verbose` gives each "
-            "one's pace)",
+            "fix": "record the fastest again more slowly (the warnings above name those over "
+            "their target; the studio shows a take's pace as it judges it)",
             "diff": "",
         },
     ]

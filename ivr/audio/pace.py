@@ -108,7 +108,9 @@ def pace_warnings(
                     ),
                     "record it again more slowly, with a short pause after each sentence"
                     if pace.human
-                    else "run `ivr audio build` (it makes placeholders at the target pace)",
+                    else "run `ivr audio build`, which makes placeholders at the target pace; if "
+                    "it leaves this one unchanged, the placeholder voice cannot say it slower: "
+                    "record it in `ivr studio`, or reword it",
                 )
             )
         middle = median_wpm(measured)
@@ -118,8 +120,8 @@ def pace_warnings(
                     manifest_where,
                     f"the {len(measured)} {language.id} recordings speak a median "
                     f"{middle:.0f} words a minute, over {MAX_MEDIAN_WPM:.0f}",
-                    "record the fastest again more slowly (`ivr listen --verbose` gives each "
-                    "one's pace)",
+                    "record the fastest again more slowly (the warnings above name those over "
+                    "their target; the studio shows a take's pace as it judges it)",
                 )
             )
     return found

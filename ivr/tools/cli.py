@@ -658,7 +658,15 @@ def audio() -> None:
 
 @audio.command("build")
 @click.option("--force", is_flag=True, help="Rebuild every recording, changed or not.")
-def audio_build(force: bool) -> None:
+@click.option(
+    "--let-go",
+    "let_go",
+    multiple=True,
+    metavar="LANG/PROMPT",
+    help="A person's recording whose file and source are both gone: let it go, so that the line "
+    "speaks that prompt another way (a placeholder, or Twilio's voice).",
+)
+def audio_build(force: bool, let_go: tuple[str, ...]) -> None:
     """Build audio/ from human recordings in audio/sources/, or synthesized placeholders."""
     try:
         from ivr.audio.build.builder import build_all
@@ -666,6 +674,6 @@ def audio_build(force: bool) -> None:
         _fail(RuntimeError(f"{error.name} is missing; install the audio tools: {install_audio()}"))
     settings = Settings.from_env()
     try:
-        build_all(settings.prompts_dir, settings.audio_dir, force=force)
+        build_all(settings.prompts_dir, settings.audio_dir, force=force, let_go=frozenset(let_go))
     except ConfigError as error:
         _fail(error)

@@ -86,6 +86,7 @@ CLIENT_FAULTS = {
 }
 SERVER_FAULTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
 CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,9})[ \t]*(?=\r\n)", re.I)
+HAS_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:", re.I)
 # A body sent in chunks, or only once the server says "100 Continue": the parser's to read.
 READ_BY_THE_PARSER = re.compile(rb"\r\n(transfer-encoding|expect)[ \t]*:", re.I)
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
@@ -164,6 +165,9 @@ class Connection:
         self.room = room
         self.idle_seconds = idle_seconds
         self.buffer = b""  # gathered, not yet read by the parser
+        # Bytes past the request gathered: the next one's, pipelined. Kept from the parser,
+        # which would hold them where the next request's gathering cannot see them.
+        self.following = b""
         self.sending = False  # the request's first byte has come
         self.gathered = False  # the request is whole, as far as its header says
         self.answering = False
@@ -177,6 +181,9 @@ class Connection:
     def recv(self, size: int) -> bytes:
         if not (self.gathered or self.answering or self.closed):
             self._gather()
+        if not self.buffer and self.following:
+            # The parser wants more of this request than its header said: give it in order.
+            self.buffer, self.following = self.following, b""
         if self.buffer:
             data, self.buffer = self.buffer[:size], self.buffer[size:]
             return data
@@ -190,11 +197,12 @@ class Connection:
         """Reads until the request is whole: its header, and the body its Content-Length says
         (a chunked body, or one over the cap, is the parser's to read). On time out, or past the
         header's cap, it is refused and the connection closed."""
-        data = bytearray(self.buffer)
-        wanted = None
+        data = bytearray(self.buffer + self.following)
+        self.following = b""
+        wanted, whole = None, False
         while True:
             if wanted is None and (end := data.find(b"\r\n\r\n")) >= 0:
-                wanted = _whole_length(bytes(data[: end + 2]), end + 4)
+                wanted, whole = _whole_length(bytes(data[: end + 2]), end + 4)
             if wanted is not None and len(data) >= wanted:
                 break
             if wanted is None and len(data) > MAX_HEAD_BYTES:
@@ -206,7 +214,8 @@ class Connection:
             if not chunk:
                 break  # the client hung up: the parser finds what there is
             data += chunk
-        self.buffer = bytes(data)
+        cut = wanted if whole and wanted is not None else len(data)
+        self.buffer, self.following = bytes(data[:cut]), bytes(data[cut:])
         self.gathered = True
 
     def _recv(self, size: int) -> bytes | None:
@@ -246,7 +255,7 @@ class Connection:
             self.sock.setblocking(False)
             self.sock.send(answer)
         self.closed = True
-        self.buffer = b""
+        self.buffer = self.following = b""
 
     def request_begins(self) -> None:
         """The request's first byte: from here it has REQUEST_SECONDS to arrive whole."""
@@ -263,6 +272,7 @@ class Connection:
     def answer_ends(self) -> None:
         """Answered: the connection waits for the next request."""
         self.answering = self.sending = self.gathered = False
+        self.buffer, self.following = self.buffer + self.following, b""
         if self.buffer:
             self.request_begins()  # the next one has begun already
         self.deadline = time.monotonic() + self.idle_seconds
@@ -353,16 +363,19 @@ class LineWorker(GeventWorker):  # type: ignore[misc]
             util.write_error(client, status, reason, "")
 
 
-def _whole_length(head: bytes, head_length: int) -> int:
-    """How many bytes make the whole request whose header (without its last CRLF) is `head`:
-    the header alone when the body is chunked, awaits "100 Continue", is over the cap, or is of
-    no length that can be read (the parser then reads it, or refuses the request)."""
+def _whole_length(head: bytes, head_length: int) -> tuple[int, bool]:
+    """How many bytes make the whole request whose header (without its last CRLF) is `head`,
+    and whether that is all of it (what follows is the next request's): the header alone, not
+    all of it, when the body is chunked, awaits "100 Continue", is over the cap, or is of no
+    length that can be read (the parser then reads it, or refuses the request)."""
     if READ_BY_THE_PARSER.search(head):
-        return head_length
+        return head_length, False
     lengths = CONTENT_LENGTH.findall(head)
+    if not lengths and not HAS_CONTENT_LENGTH.search(head):
+        return head_length, True  # no body
     if len(lengths) != 1 or int(lengths[0]) > MAX_BODY:
-        return head_length
-    return head_length + int(lengths[0])
+        return head_length, False
+    return head_length + int(lengths[0]), True
 
 
 def _read_body(req: Any, connection: Connection) -> bool:

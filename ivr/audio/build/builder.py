@@ -78,17 +78,19 @@ def build_all(
     force: bool = False,
     progress: bool = True,
     only: str | None = None,
+    let_go: frozenset[str] = frozenset(),
 ) -> BuildReport:
     """Bring audio/ up to date with prompts/ and audio/sources/; print progress and a summary.
 
     `only` ("en/greeting"): build that prompt's recording alone, and leave every other as it is.
+    `let_go`: recordings of a person, gone with their source, that staff agree to lose.
     Raises ConfigError, naming the file to fix, if a prompt or a recording cannot be used, or
     if a recording would be lost because the voice that makes it is missing; then nothing on
     disk has changed.
     """
     started = time.monotonic()
     line = load_line(prompts_dir)
-    builder = _Builder(audio_dir, force, only)
+    builder = _Builder(audio_dir, force, only, let_go)
     for language in line.languages.values():
         builder.plan(language)
     builder.refuse_losses()
@@ -129,10 +131,18 @@ class _Loss:
 
 
 class _Builder:
-    def __init__(self, audio_dir: Path, force: bool, only: str | None = None) -> None:
+    def __init__(
+        self,
+        audio_dir: Path,
+        force: bool,
+        only: str | None = None,
+        let_go: frozenset[str] = frozenset(),
+    ) -> None:
         self.audio_dir = audio_dir
         self.force = force
         self.only = only
+        self.let_go = let_go
+        self.gone: list[tuple[str, Prompt]] = []  # a person's recordings lost with their source
         old = read_manifest(audio_dir)
         self.old, self.old_sources = old.recordings, old.sources
         # Building one prompt's recording leaves every other entry exactly as it is.
@@ -162,6 +172,8 @@ class _Builder:
             if source is not None and self._plan_human(key, language, prompt, source):
                 continue
             if source is None and self._keep_human(key, prompt):
+                continue
+            if source is None and self._person_gone(key, prompt):
                 continue
             if engine is None or unavailable:
                 if self._keep_placeholder(key, prompt):
@@ -194,6 +206,19 @@ class _Builder:
 
     def refuse_losses(self) -> None:
         """Stop, before anything is written, if a recording would be lost or never made."""
+        if self.gone:
+            keys = [key for key, _ in self.gone]
+            where = self.gone[0][1].where
+            raise ConfigError(
+                where.path,
+                where.line,
+                f"{len(keys)} recording(s) of a person are missing, and their source files "
+                f"too: {', '.join(keys)}. Nothing was changed: restore them (`git checkout -- "
+                f"{shown(self.audio_dir)}`), or, to let them go and have the line speak those "
+                "prompts another way, run `ivr audio build "
+                + " ".join(f"--let-go {key}" for key in keys)
+                + "`",
+            )
         if not self.losses:
             return
         first = self.losses[0]
@@ -231,6 +256,21 @@ class _Builder:
             f"from {shown(self.audio_dir / SOURCES)}/; its built recording is kept as it is. "
             "Restore the file (from git) so that it can be built again"
         )
+        return True
+
+    def _person_gone(self, key: str, prompt: Prompt) -> bool:
+        """A person's recording of the prompt's words whose built file and source are both
+        missing: never replaced, nor dropped, unless staff let it go."""
+        old = self.old.get(key)
+        if (
+            old is None
+            or old.get("source") != "human"
+            or old.get("text_fingerprint") != fingerprint(prompt.text)
+            or (self.audio_dir / f"{key}.wav").is_file()
+            or key in self.let_go
+        ):
+            return False
+        self.gone.append((key, prompt))
         return True
 
     def _plan_human(self, key: str, language: Language, prompt: Prompt, source: Path) -> bool:
