@@ -447,6 +447,13 @@ def test_a_working_key_no_prompt_names_is_a_warning_until_marked_unspoken(prompt
     assert key_warnings(prompts_copy, audio) == []
 
 
+def test_a_key_untold_in_every_section_is_marked_for_them_all(prompts_copy, audio):
+    edit(prompts_copy / "menu.yaml", '  sections: ["#"]      #', "  #")
+    (warning,) = key_warnings(prompts_copy, audio)
+    assert "key # (more time) works in section 'police'" in warning.message
+    assert 'unspoken_keys: sections: ["#"]' in warning.fix
+
+
 def test_a_key_marked_unspoken_that_does_nothing_is_an_error(prompts_copy, audio):
     line = edit(prompts_copy / "menu.yaml", '  main: ["9"]', '  main: ["9", "5"]')
     (problem,) = [p for p in run_check(prompts_copy, audio) if "unspoken_keys" in p.message]

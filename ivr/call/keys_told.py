@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ivr.call.moments import Moment, call_moments
 from ivr.call.speech_match import SpeechKeys
 from ivr.errors import Where
-from ivr.menu.model import Language, PhoneLine
+from ivr.menu.model import EVERY_SECTION, Language, PhoneLine
 from ivr.menu.named_keys import KeyNamer, NamedKey
 from ivr.menu.words import words_of
 
@@ -240,8 +240,11 @@ def _working_but_unnamed(line: PhoneLine, places: _Places) -> list[KeyProblem]:
         main = line.menus[node].prompt if node in line.menus else "section_keys"
         main = main if main in prompts else min(prompts, default="")
         example = f" (like {main!r}, {prompts[main]})" if main else ""
-        nodes = _listed([_node(line, n) for n in dict.fromkeys(n for n, _ in untold_at)])
+        untold_nodes = dict.fromkeys(n for n, _ in untold_at)
+        nodes = _listed([_node(line, n) for n in untold_nodes])
         codes = " or ".join(f"{c}.yaml" for c in dict.fromkeys(c for _, c in untold_at))
+        # Untold in every section: one entry says it for them all.
+        marked = EVERY_SECTION if set(line.sections) <= set(untold_nodes) else node
         problems.append(
             KeyProblem(
                 "warning",
@@ -249,7 +252,7 @@ def _working_but_unnamed(line: PhoneLine, places: _Places) -> list[KeyProblem]:
                 f"key {key}{f' ({does})' if does else ''} works in {nodes}, but no prompt of "
                 f"{codes} heard there names it",
                 f"name it in a prompt heard there{example}, or, if callers need not be told, "
-                f'list it in menu.yaml under unspoken_keys: {node}: ["{key}"]',
+                f'list it in menu.yaml under unspoken_keys: {marked}: ["{key}"]',
             )
         )
     return problems

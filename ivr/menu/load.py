@@ -11,6 +11,7 @@ from typing import Any
 from ivr.errors import ConfigError, Where
 from ivr.menu.document import Passage, passages_fingerprint, read_document
 from ivr.menu.model import (
+    EVERY_SECTION,
     KEYS,
     REPEAT,
     SECTION_ACTIONS,
@@ -383,9 +384,6 @@ def _menus(file: _Reader, hotline_key: str) -> dict[str, Menu]:
     if not menus:
         raise file.error(("menus",), "define at least one menu")
     return menus
-
-
-EVERY_SECTION = "sections"
 
 
 def _unspoken_keys(

@@ -11,6 +11,8 @@ from ivr.menu.document import Document, Passage, passages_fingerprint
 
 KEYS = "0123456789*#"
 REPEAT = "repeat"
+# In unspoken_keys: every section at once.
+EVERY_SECTION = "sections"
 
 # Prompts the engine itself speaks; every language must define them.
 SYSTEM_PROMPTS = (
