@@ -127,6 +127,18 @@ def test_key_names_come_from_the_language_file(prompts_copy):
     assert keys_named("Para más tiempo, oprime pulpo.", language) == ()
 
 
+def test_a_key_named_by_a_common_word_does_not_hide_the_digits_beside_it(prompts_copy, audio):
+    """ "for" given as a name of 4 (a caller may say it so): "press 1 for the next point"
+    still names key 1, and the check still sees key 1 move."""
+    en = prompts_copy / "en.yaml"
+    edit(en, '"4": [four]', '"4": [four, for]')
+    language = load_line(prompts_copy).languages["en"]
+    assert [k.key for k in keys_named("Press 1 for the next point.", language)] == ["1"]
+    edit(prompts_copy / "menu.yaml", 'next: "1"', 'next: "5"')
+    errors = key_errors(prompts_copy, audio)
+    assert any("en.yaml" in p.where and "key 1 does nothing" in p.message for p in errors)
+
+
 # --- a key moved, the words not ---------------------------------------------------------------
 
 # (menu.yaml edit, what the words still name, in each language file)

@@ -197,8 +197,8 @@ class KeyNamer:
             for start, (end, key) in spans.items()
             if key in _DIGITS
             and (
-                _is_number(words, start - 1, spans, backwards=True)
-                or _is_number(words, end, spans, backwards=False)
+                _is_number(words, start - 1, spans, backwards=True, written=words[start].isdigit())
+                or _is_number(words, end, spans, backwards=False, written=words[start].isdigit())
             )
         }
         return {start: span for start, span in spans.items() if start not in numbers}
@@ -220,18 +220,27 @@ class KeyNamer:
 
 
 def _is_number(
-    words: list[str], at: int, spans: Mapping[int, tuple[int, str]], backwards: bool
+    words: list[str],
+    at: int,
+    spans: Mapping[int, tuple[int, str]],
+    backwards: bool,
+    written: bool,
 ) -> bool:
-    """Whether the word at `at`, next to a digit's name, makes a number with it."""
+    """Whether the word at `at`, next to a digit's name (`written` as a digit, or a word),
+    makes a number with it. Digits and words are not mixed in one number: "press 1 for help"
+    names key 1 even where a language file gives "for" as a name of 4."""
     if not 0 <= at < len(words):
         return False
     word = words[at]
     if word == _NUMBER or (word.isdigit() and len(word) > 1):
         return True
     if backwards:
-        return any(end == at + 1 and key in _DIGITS for end, key in spans.values())
+        return any(
+            end == at + 1 and key in _DIGITS and words[start].isdigit() == written
+            for start, (end, key) in spans.items()
+        )
     span = spans.get(at)
-    return span is not None and span[1] in _DIGITS
+    return span is not None and span[1] in _DIGITS and words[at].isdigit() == written
 
 
 def keys_named(text: str, language: Language) -> tuple[NamedKey, ...]:
