@@ -433,9 +433,14 @@ def test_without_the_audio_tools_it_says_what_to_install():
         [sys.executable, "-c", code, "studio"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert done.stderr == (
-        "ivr: pydub is missing; the studio needs the audio tools: pip install -e '.[audio]'\n"
+    said = re.fullmatch(
+        r"ivr: pydub is missing; the studio needs the audio tools: "
+        r"(\S+) install -e '\.\[audio\]'\n",
+        done.stderr,
     )
+    assert said is not None, done.stderr
+    # The pip beside the Python that ran it, as a path that works from here: not the system's.
+    assert Path(said.group(1)).resolve() == Path(sys.executable).with_name("pip").resolve()
 
 
 # --- a flagged take, undoing a keep, the line's own recording, and takes too long ----------------
