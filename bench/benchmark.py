@@ -208,9 +208,14 @@ def ten_times_larger(folder: Path) -> tuple[Path, int]:
                 "points": [f"{p}_{copy}" for p in section["points"]]
             }
     count = 0
+    original_words: dict[str, dict[str, list[str]]] = {}
     for code in menu["languages"]:
         path = prompts / f"{code}.yaml"
         language = yaml.safe_load(path.read_text())
+        original_words[code] = {
+            option: [*phrases, language["option_names"].get(option, "")]
+            for option, phrases in language["words"].items()
+        }
         for section_id, section in menu["sections"].items():
             for point in section["points"]:
                 # A point the line also speaks itself (the privacy tip) stays as it is.
@@ -225,6 +230,12 @@ def ten_times_larger(folder: Path) -> tuple[Path, int]:
                 language["words"][f"more_{copy}"] = [f"more {copy}"]
                 language["option_names"][f"{section_id}_{copy}"] = f"{name} {copy}"
         language["words"]["main"] = list(language["words"]["main_menu"])  # sub-menus' way back
+        # The main menu's prompt still says what its first keys are for: the sub-menus now on
+        # those keys answer to those words, so that the keys do what the prompt says.
+        for key, said_for in menu["menus"]["main"]["keys"].items():
+            sub = menus["main"]["keys"].get(key)
+            if sub is not None and said_for in original_words[code]:
+                language["words"][sub] = original_words[code][said_for]
         count += len(language["prompts"])
         path.write_text(yaml.safe_dump(language, sort_keys=False, allow_unicode=True))
     menu["menus"], menu["sections"] = menus, sections

@@ -433,14 +433,52 @@ def test_the_line_does_not_start_with_two_keys_swapped(prompts_copy, tmp_path):
 
 
 def test_words_that_fit_another_option_better_are_settled_in_the_language_file(prompts_copy, audio):
-    """ "To try again, press 0" fits repeat ("again") better than the hotline: the fix is to
-    give the hotline those words, as a caller may say them too."""
-    en = prompts_copy / "en.yaml"
-    edit(en, "To try the advocate line again, press 0.", "To try again, press 0.")
+    """ "Para intentarlo otra vez, oprime 0" fits repeat ("otra vez") better than the hotline:
+    the fix is to give the hotline those words, as a caller may say them too."""
+    es = prompts_copy / "es.yaml"
+    edit(
+        es,
+        "Para intentar de nuevo con la línea de apoyo, oprime 0.",
+        "Para intentarlo otra vez, oprime 0.",
+    )
     (problem,) = meant_errors(prompts_copy, audio)
-    assert '"press 0" for "again" (repeat)' in problem.message
-    assert "add them to en.yaml's words: for what key 0 does" in problem.fix
-    edit(en, "hotline: [advocate,", "hotline: [try again, advocate,")
+    assert '"oprime 0" for "otra vez" (repeat)' in problem.message
+    assert problem.fix.startswith(
+        "if the words are right for what key 0 does there, add them to es.yaml's words: for it"
+    )
+    edit(es, "  hotline: [consejera,", "  hotline: [intentarlo otra vez, consejera,")
+    assert meant_errors(prompts_copy, audio) == []
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        (
+            "en.yaml",
+            "For what you can do when the police are contacted, press 2.",
+            "For what you can do when the police come, press 2.",
+        ),
+        (
+            "en.yaml",
+            "For what you can do when the police are contacted, press 2.",
+            "For tips on talking to the police, press 2.",
+        ),
+        (
+            "es.yaml",
+            "Para saber qué puedes hacer cuando se llama a la policía, oprime 2.",
+            "Para saber qué puedes hacer tú si llamas a la policía, oprime 2.",
+        ),
+        ("en.yaml", "To try the advocate line again, press 0.", "To try again, press 0."),
+        (
+            "en.yaml",
+            "Press 3 to go back, or star for the main menu.",
+            "Press 3 to go back a point, or star to start again.",
+        ),
+    ],
+)
+def test_a_rewording_that_still_fits_its_key_is_no_error(prompts_copy, audio, file, old, new):
+    """Words that fit the key's own option best, or name another by one word among many."""
+    edit(prompts_copy / file, old, new)
     assert meant_errors(prompts_copy, audio) == []
 
 

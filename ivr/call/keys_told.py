@@ -164,9 +164,9 @@ def _named_for_another(
                 for key in named(spoken.language, text):
                     if key.key not in moment.works:
                         continue  # a dead key: _named_but_dead's
-                    meant = fits[spoken.language].meant(key.meant, working)
-                    options_of_key = [o for o, k in working.items() if k == key.key]
-                    if meant is not None and meant[0] not in options_of_key:
+                    own = [o for o, k in working.items() if k == key.key]
+                    meant = fits[spoken.language].other_meant(key.meant, working, own)
+                    if meant is not None:
                         wrong[source, spoken.prompt, spoken.language, key].append((moment, *meant))
     problems = []
     for (source, prompt_id, code, key), found in sorted(wrong.items(), key=_by_prompt):
@@ -176,9 +176,9 @@ def _named_for_another(
         does, where = key_setting(line, moment.node, key.key)
         what = f"prompt {prompt_id!r}" if not source else f"the recording of prompt {prompt_id!r}"
         fix = (
-            f"change the words, or give key {key.key} back to {option} in menu.yaml (key "
-            f"{speech.options_at(moment.node)[option]} has it now); if the words are right, "
-            f"add them to {code}.yaml's words: for what key {key.key} does"
+            f"if the words are right for what key {key.key} does there, add them to {code}.yaml's "
+            f"words: for it; if not, change the words, or give key {key.key} back to {option} "
+            f"in menu.yaml (key {speech.options_at(moment.node)[option]} has it now)"
         )
         if source:
             fix = "record it again with the prompt's words (`ivr studio`), then `ivr audio build`"
@@ -205,25 +205,54 @@ class _OptionPhrases:
             for phrase in [*names.get(option, []), *language.words.get(option, ())]:
                 self.phrases[option].append((words_of(phrase, language.fillers), phrase))
 
-    def meant(self, said: tuple[str, ...], options: Iterable[str]) -> tuple[str, str] | None:
-        """The option among `options` whose phrase fits most of `said`, and the phrase; None
-        when none fits, or two fit as well (then the words do not tell)."""
-        best: list[tuple[int, str, str]] = []
-        for option in options:
-            for words, phrase in self.phrases.get(option, []):
-                if words and _contains(said, words):
-                    best.append((len(words), option, phrase))
-        if not best:
+    def other_meant(
+        self, said: tuple[str, ...], options: Iterable[str], own: Iterable[str]
+    ) -> tuple[str, str] | None:
+        """The option among `options`, not one of the key's `own`, that `said` clearly names
+        instead, and its phrase; None when the words name the key's own as well, or no option
+        clearly.
+
+        An option's fit is its phrase's words found in a row in `said`: a whole phrase ("tips",
+        "the police"), or two words or more of a longer one ("what you can do when the police"
+        of "what you can do when the police are contacted"). Another option must fit by two
+        words more than the key's own; where its own fits not at all, by two words, or by one
+        that is half the words ("to repeat"): "again" in "to try again" is too little to call
+        the words wrong.
+        """
+        fits = {option: self._fit(said, option) for option in options}
+        ranked = sorted(((size, option, phrase) for option, (size, phrase) in fits.items()))
+        if not ranked or ranked[-1][0] == 0:
             return None
-        best.sort(reverse=True)
-        size, option, phrase = best[0]
-        if any(n == size and other != option for n, other, _ in best[1:]):
+        size, option, phrase = ranked[-1]
+        if len(ranked) > 1 and ranked[-2][0] == size:
+            return None  # two options fit as well: the words do not tell
+        own_fit = max((fits[o][0] for o in own if o in fits), default=0)
+        if option in own:
             return None
-        return option, phrase
+        if own_fit == 0:
+            clear = size >= 2 or 2 * size >= len(said)  # "to repeat", not "to try again"
+            return (option, phrase) if clear else None
+        return (option, phrase) if size >= own_fit + 2 else None
+
+    def _fit(self, said: tuple[str, ...], option: str) -> tuple[int, str]:
+        best = (0, "")
+        for words, phrase in self.phrases.get(option, []):
+            run = _longest_run(said, words)
+            size = run if run == len(words) or run >= 2 else 0
+            best = max(best, (size, phrase))
+        return best
 
 
-def _contains(said: tuple[str, ...], words: tuple[str, ...]) -> bool:
-    return any(said[i : i + len(words)] == words for i in range(len(said) - len(words) + 1))
+def _longest_run(said: tuple[str, ...], words: tuple[str, ...]) -> int:
+    """The most words of `words` found in a row, in order, in `said`."""
+    longest = 0
+    for i in range(len(said)):
+        for j in range(len(words)):
+            n = 0
+            while i + n < len(said) and j + n < len(words) and said[i + n] == words[j + n]:
+                n += 1
+            longest = max(longest, n)
+    return longest
 
 
 def _working_but_unnamed(line: PhoneLine, places: _Places) -> list[KeyProblem]:
