@@ -96,6 +96,11 @@ def audio(tmp_path: Path) -> Path:
         ("es", "Oprime 1 para ayuda y 4 para más.", ["1", "4"]),
         ("es", "Oprime 1 u 8.", ["1", "8"]),
         ("es", "Selecciona 4 para ayuda, o elige 5.", ["4", "5"]),
+        ("es", "Aprieta 4 para ayuda, o toca el 5.", ["4", "5"]),
+        ("en", "Press 1 for the next point. 5 to repeat.", ["1", "5"]),
+        ("en", "For help, press 1. Or 5, for more time.", ["1", "5"]),
+        ("es", "Oprime 1 para el siguiente punto. 4 para repetir.", ["1", "4"]),
+        ("en", "Advocates answer. 7 days a week, they are there.", []),
         ("es", "Para tener más tiempo, oprime la tecla numeral.", ["#"]),
         (
             "es",

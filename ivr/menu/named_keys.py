@@ -93,7 +93,7 @@ class KeyNamer:
         sentence: list[_Token] = []
         for token in [*tokens, _Token(".", len(text), len(text))]:
             if token.word in _SENTENCE_END:
-                found += self._in_sentence(text, sentence)
+                found += self._in_sentence(text, sentence, listing=bool(found))
                 sentence = []
             else:
                 sentence.append(token)
@@ -115,8 +115,12 @@ class KeyNamer:
                 tokens += [_Token(word, *match.span()) for word in words_of(mark)]
         return tokens
 
-    def _in_sentence(self, text: str, tokens: list[_Token]) -> list[NamedKey]:
+    def _in_sentence(self, text: str, tokens: list[_Token], listing: bool) -> list[NamedKey]:
+        """The keys named in one sentence; `listing`: an earlier sentence named a key, so one
+        that opens with a digit goes on with the list ("Press 1 for help. 2 to repeat.")."""
         words = [t.word for t in tokens]
+        size = len(self.or_words)
+        opening = size if size and tuple(words[:size]) == self.or_words else 0
         keys = self._key_spans(words)
         found: list[NamedKey] = []
         spans: list[tuple[int, int]] = []  # the words naming each key found, prefix included
@@ -130,11 +134,13 @@ class KeyNamer:
             end, key = keys[at]
             quote_end = end
             anchor = self._prefix_before(words, keys, at, clause_start)
-            if anchor is None and found:
+            opens = listing and not found and at == opening and words[at] in _DIGITS
+            if anchor is None and (found or opens):
                 # A list, once a key has been named in the sentence: "..., 2 to repeat, or 0".
-                size = len(self.or_words)
                 after_or = size > 0 and tuple(words[max(at - size, 0) : at]) == self.or_words
-                if at == clause_start or words[at] in _DIGITS:
+                if opens:
+                    anchor = 0
+                elif at == clause_start or words[at] in _DIGITS:
                     # A digit written alone is a key once a key has been named in the
                     # sentence, however joined: "press 1 for help and 4 for more", "1 u 8".
                     anchor = at
