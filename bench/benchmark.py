@@ -322,7 +322,7 @@ def main() -> int:
         f"connections, signed requests; line and floor in turn, 3 rounds of {args.seconds:g} s "
         "per endpoint, the median round of each. The floor is "
         "`bench/floor_app.py`: parse the form, check the signature with RequestValidator, "
-        "return one constant TwiML document as long as a typical answer of the line's (2,300 "
+        "return one constant TwiML document as long as a typical answer of the line's (1,400 "
         "bytes), under the same gunicorn command. The line counts its usage into an SQLite file, "
         "as in production.",
         "",

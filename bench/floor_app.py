@@ -18,7 +18,7 @@ TWIML = (
     'finishOnKey="" method="POST" numDigits="1" timeout="7"><Say>Hello.</Say></Gather>'
     '<Redirect method="POST">key?n=main&amp;p=0&amp;m=0</Redirect></Response>'
 )
-ANSWER_BYTES = 2300
+ANSWER_BYTES = 1400  # a typical answer of the line's: 1.3 to 1.5 KB, most of it the speech hints
 TWIML = TWIML.replace("Hello.", "Hello." + " " * (ANSWER_BYTES - len(TWIML)))
 validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
 app = Flask(__name__)

@@ -18,6 +18,7 @@ from ivr.menu.words import words_of
 # What Twilio documents for <Gather hints>: up to 500 entries of up to 100 characters each.
 MAX_HINTS = 500
 MAX_HINT_LENGTH = 100
+HINTED_PREFIXES = 3  # of key_prefixes, the first: a language file lists what callers say most first
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,10 @@ def hints(line: PhoneLine, code: str) -> str:
     """Every phrase of a language, and its keys' names, for Twilio's speech recognizer."""
     language = line.languages[code]
     names = [phrases[0] for key, phrases in language.keys.items() if key in KEYS]
-    prefixed = [f"{prefix} {name}" for prefix in sorted(language.key_prefixes) for name in names]
+    # The commonest verbs only ("press one"): every verb with every key would crowd out the
+    # phrases of a larger menu from Twilio's 500.
+    verbs = language.key_prefixes[:HINTED_PREFIXES]
+    prefixed = [f"{prefix} {name}" for prefix in verbs for name in names]
     phrases = dict.fromkeys(
         [
             *(p for ps in language.words.values() for p in ps),

@@ -511,8 +511,10 @@ def _language(
         words=MappingProxyType(words),
         fillers=fillers,
         keys=MappingProxyType(keys),
-        key_prefixes=frozenset(
-            w for p in file.get(("key_prefixes",), list, []) for w in words_of(str(p), fillers)
+        key_prefixes=tuple(
+            dict.fromkeys(
+                w for p in file.get(("key_prefixes",), list, []) for w in words_of(str(p), fillers)
+            )
         ),
         option_names=MappingProxyType(option_names),
         which_one=which_one,

@@ -183,7 +183,7 @@ class Language:
     words: MappingProxyType[str, tuple[str, ...]]  # option -> phrases a caller may say for it
     fillers: frozenset[str]  # words a match ignores ("um", "please")
     keys: MappingProxyType[str, tuple[str, ...]]  # phone key -> how it is said ("1": ("one",))
-    key_prefixes: frozenset[str]  # words before a key's name: "press" one, "number" two
+    key_prefixes: tuple[str, ...]  # words before a key's name: "press" one; the commonest first
     option_names: MappingProxyType[str, str]  # option -> how the line names it when asking
     which_one: str  # "Did you mean {options}? Press {keys}."
     or_word: str  # joins the last two options: "or"
