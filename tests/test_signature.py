@@ -8,6 +8,7 @@ from twilio.request_validator import HMAC_SHA256, RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from ivr.tools.simulated_call import http_post
+from ivr.web.body_limit import FORM_KEY, form_of, limit_body
 from ivr.web.signature import SignatureCheck
 from tests.helpers import failed_start, sign
 
@@ -184,3 +185,32 @@ def test_a_public_address_the_check_cannot_read_stops_the_line_at_start(tmp_path
     assert code != 0
     assert "PUBLIC_BASE_URL should look like https://host.example.org" in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"CallSid=CA1&From=%2B14155550123&Digits=1",
+        b"SpeechResult=hola+polic%C3%ADa&SpeechResult=again&Empty=&NoValue",
+        b"a=%E2%82%AC%20x&b=%ZZ&c=1%2",  # bad escapes kept as werkzeug keeps them
+        b"&&a=1&&",
+    ],
+)
+def test_the_form_parsed_in_front_of_the_app_is_werkzeugs(body):
+    """Parsed once where the body is read, the form must be the one werkzeug would give, or
+    a signature computed over it could differ from Twilio's."""
+    app = Flask(__name__)
+
+    @app.post("/f")
+    def both() -> dict[str, object]:
+        ours = list(form_of(request).lists())
+        request.environ.pop(FORM_KEY)  # werkzeug's own parse, of the same body
+        return {"ours": ours, "werkzeug": list(request.form.lists())}
+
+    app.wsgi_app = limit_body(app.wsgi_app, 64 * 1024)  # type: ignore[method-assign]
+    reply = (
+        app.test_client()
+        .post("/f", data=body, content_type="application/x-www-form-urlencoded")
+        .get_json()
+    )
+    assert reply["ours"] == reply["werkzeug"] and reply["ours"]

@@ -40,7 +40,13 @@ class LineHandler(logging.Handler):
 
     def __init__(self, fd: int | None = None) -> None:
         super().__init__()
-        self.fd = sys.stderr.fileno() if fd is None else fd
+        self.given_fd = fd
+
+    @property
+    def fd(self) -> int:
+        # Looked up at each line, not kept: a descriptor kept from a stderr since replaced (a
+        # test runner's capture) may be closed, or reused by a file this process opens later.
+        return sys.stderr.fileno() if self.given_fd is None else self.given_fd
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

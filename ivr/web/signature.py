@@ -24,6 +24,7 @@ from twilio.request_validator import (
     remove_port,
 )
 
+from ivr.web.body_limit import form_of
 from ivr.web.public_url import public_url
 from ivr.web.refusals import SIGNATURE, UNKNOWN_KEY
 from ivr.web.settings import Settings
@@ -99,7 +100,7 @@ class SignatureCheck:
         else:
             return UNKNOWN_KEY  # its id is the sender's text: it is never logged
         # A GET webhook is signed over its URL alone: its parameters are in the query.
-        params = _Params(request.form.lists() if request.method == "POST" else ())
+        params = _Params(form_of(request).lists() if request.method == "POST" else ())
         parsed = urlparse(public_url(request, self.public_base_url))
         urls = (remove_port(parsed), add_port(parsed))
         expected = signature.encode()

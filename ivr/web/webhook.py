@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from flask import Request, abort
 from werkzeug.datastructures import MultiDict
 
+from ivr.web.body_limit import form_of
 from ivr.web.refusals import refused
 from ivr.web.settings import Settings
 from ivr.web.signature import SignatureCheck
@@ -38,7 +39,7 @@ def caller_id_for(form: Mapping[str, str], setting: str) -> str | None:
 
 def params(req: Request) -> MultiDict[str, str]:
     """A webhook's parameters: in the body, or, with the webhook set to HTTP GET, in its URL."""
-    return req.form if req.method == "POST" else req.args
+    return form_of(req) if req.method == "POST" else req.args
 
 
 class Gate:
