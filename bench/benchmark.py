@@ -110,7 +110,7 @@ def in_process(samples: int, folder: Path) -> list[tuple[str, str, float, float]
 def _quiet(app) -> None:
     """Keep the log, but write it nowhere, so the terminal is not timed."""
     for handler in logging.getLogger("ivr").handlers:
-        handler.fd = os.open(os.devnull, os.O_WRONLY)
+        handler.given_fd = os.open(os.devnull, os.O_WRONLY)
 
 
 # --- over HTTP, against the floor --------------------------------------------------------------
