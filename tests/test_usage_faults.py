@@ -80,6 +80,12 @@ def totals(days: dict[str, dict[str, int]]) -> dict[str, int]:
     return dict(summed)
 
 
+def counted_in(saved: redis.Redis) -> dict[str, int]:
+    """Every day's counters in Redis, added up."""
+    days = saved.keys("ivr:usage:2*")
+    return totals({day: {k: int(v) for k, v in saved.hgetall(day).items()} for day in days})
+
+
 def around_today() -> tuple:
     today = datetime.now(UTC).date()
     return today - timedelta(1), today + timedelta(1)
@@ -116,8 +122,7 @@ def test_redis_answering_past_the_timeout_counts_each_call_once(tmp_path):
         saved = redis.Redis.from_url(store.url, decode_responses=True)
 
         def in_redis() -> dict[str, int]:
-            keys = saved.keys("ivr:usage:2*")
-            return totals({key: {k: int(v) for k, v in saved.hgetall(key).items()} for key in keys})
+            return counted_in(saved)
 
         try:
             caller.calls_for(1.5)
@@ -184,8 +189,7 @@ def test_counts_reach_the_store_in_batches_of_many_calls_and_redis_logs_one_writ
             assert saved.keys("ivr:usage:*") == [], "nothing is written between batches"
         finally:
             stop_server(server)
-        days = saved.keys("ivr:usage:2*")
-        stored = totals({day: {k: int(v) for k, v in saved.hgetall(day).items()} for day in days})
+        stored = counted_in(saved)
         aof = b"".join(f.read_bytes() for f in (tmp_path / "appendonlydir").glob("*.aof"))
     assert stored == {
         **{name: 12 for name in ONE_CALL},
@@ -256,8 +260,7 @@ def test_counts_sent_at_stop_with_no_answer_are_said_apart_from_counts_lost(tmp_
         saved = redis.Redis.from_url(store.url, decode_responses=True)
 
         def in_redis() -> dict[str, int]:
-            days = saved.keys("ivr:usage:2*")
-            return totals({d: {k: int(v) for k, v in saved.hgetall(d).items()} for d in days})
+            return counted_in(saved)
 
         try:
             caller.call()
