@@ -398,6 +398,19 @@ SWAPPED = {
         '"qué puede hacer la policía" (police)',
         '"3": reach_advocate',
     ),
+    "es: a prompt heard in the menu and in sections, fit for sections only": (
+        [
+            (
+                "es.yaml",
+                "more_time_on: Ahora tienes más tiempo para responder.",
+                "more_time_on: Ahora tienes más tiempo para responder. Oprime 3 para regresar.",
+            )
+        ],
+        ("more_time_on", "es.yaml"),
+        "3",
+        '"regresar" (previous)',
+        '"3": reach_advocate',
+    ),
     "en: a list's keys swapped in the words": (
         [("en.yaml", "2 to repeat, 3 to go back", "3 to repeat, 2 to go back")],
         ("section_keys", "en.yaml"),

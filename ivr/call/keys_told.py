@@ -142,9 +142,10 @@ def _named_for_another(
     """Each key a prompt names for one option where it does another: "For what the police can
     do, press 1" where 1 goes to another section (two keys swapped in menu.yaml, say).
 
-    What a key is said to be for is matched against the phrases the language file gives each
-    option working there (`option_names:` and `words:`); the option whose phrase fits most
-    words is the one meant. Words that fit no option say nothing either way.
+    What a key is said to be for is matched against the phrases the language file gives every
+    option (`option_names:` and `words:`), offered where the words are heard or not: "press 3 to
+    go back" heard in the main menu, where 3 goes to a section, is wrong there too. The option
+    whose phrase fits clearly best is the one meant (_OptionPhrases.other_meant).
     """
     speech = SpeechKeys(line)
     fits = {code: _OptionPhrases(language) for code, language in line.languages.items()}
@@ -165,7 +166,8 @@ def _named_for_another(
                     if key.key not in moment.works:
                         continue  # a dead key: _named_but_dead's
                     own = [o for o, k in working.items() if k == key.key]
-                    meant = fits[spoken.language].other_meant(key.meant, working, own)
+                    phrases = fits[spoken.language]
+                    meant = phrases.other_meant(key.meant, phrases.phrases, own)
                     if meant is not None:
                         wrong[source, spoken.prompt, spoken.language, key].append((moment, *meant))
     problems = []
@@ -175,10 +177,15 @@ def _named_for_another(
         )
         does, where = key_setting(line, moment.node, key.key)
         what = f"prompt {prompt_id!r}" if not source else f"the recording of prompt {prompt_id!r}"
+        holder = speech.options_at(moment.node).get(option)
         fix = (
             f"if the words are right for what key {key.key} does there, add them to {code}.yaml's "
-            f"words: for it; if not, change the words, or give key {key.key} back to {option} "
-            f"in menu.yaml (key {speech.options_at(moment.node)[option]} has it now)"
+            "words: for it; if not, change the words"
+            + (
+                f", or give key {key.key} back to {option} in menu.yaml (key {holder} has it now)"
+                if holder is not None
+                else f": nothing there is {option} (a prompt heard in several places must fit each)"
+            )
         )
         if source:
             fix = "record it again with the prompt's words (`ivr studio`), then `ivr audio build`"
