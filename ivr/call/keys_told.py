@@ -165,9 +165,8 @@ def _named_for_another(
                 for key in named(spoken.language, text):
                     if key.key not in moment.works:
                         continue  # a dead key: _named_but_dead's
-                    own = [o for o, k in working.items() if k == key.key]
-                    phrases = fits[spoken.language]
-                    meant = phrases.other_meant(key.meant, phrases.phrases, own)
+                    own = tuple(o for o, k in working.items() if k == key.key)
+                    meant = fits[spoken.language].other_meant(key.meant, own)
                     if meant is not None:
                         wrong[source, spoken.prompt, spoken.language, key].append((moment, *meant))
     problems = []
@@ -207,17 +206,15 @@ class _OptionPhrases:
 
     def __init__(self, language: Language) -> None:
         self.phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        self._meant: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, str] | None] = {}
         names = {option: [name] for option, name in language.option_names.items()}
         for option in {*names, *language.words}:
             for phrase in [*names.get(option, []), *language.words.get(option, ())]:
                 self.phrases[option].append((words_of(phrase, language.fillers), phrase))
 
-    def other_meant(
-        self, said: tuple[str, ...], options: Iterable[str], own: Iterable[str]
-    ) -> tuple[str, str] | None:
-        """The option among `options`, not one of the key's `own`, that `said` clearly names
-        instead, and its phrase; None when the words name the key's own as well, or no option
-        clearly.
+    def other_meant(self, said: tuple[str, ...], own: tuple[str, ...]) -> tuple[str, str] | None:
+        """The option, not one of the key's `own`, that `said` clearly names instead, and its
+        phrase; None when the words name the key's own as well, or no option clearly.
 
         An option's fit is its phrase's words found in a row in `said`: a whole phrase ("tips",
         "the police"), or two words or more of a longer one ("what you can do when the police"
@@ -226,7 +223,12 @@ class _OptionPhrases:
         that is half the words ("to repeat"): "again" in "to try again" is too little to call
         the words wrong.
         """
-        fits = {option: self._fit(said, option) for option in options}
+        if (said, own) not in self._meant:  # the same words recur at many moments of a call
+            self._meant[said, own] = self._other_meant(said, own)
+        return self._meant[said, own]
+
+    def _other_meant(self, said: tuple[str, ...], own: tuple[str, ...]) -> tuple[str, str] | None:
+        fits = {option: self._fit(said, option) for option in self.phrases}
         ranked = sorted(((size, option, phrase) for option, (size, phrase) in fits.items()))
         if not ranked or ranked[-1][0] == 0:
             return None
