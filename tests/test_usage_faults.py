@@ -121,12 +121,9 @@ def test_redis_answering_past_the_timeout_counts_each_call_once(tmp_path):
         caller = Caller(server)
         saved = redis.Redis.from_url(store.url, decode_responses=True)
 
-        def in_redis() -> dict[str, int]:
-            return counted_in(saved)
-
         try:
             caller.calls_for(1.5)
-            wait_until(lambda: in_redis() == caller.expected())
+            wait_until(lambda: counted_in(saved) == caller.expected())
             # Redis applies each batch, but its answer comes after the line has given up.
             proxy.delay = 1.5
             caller.calls_for(6)
@@ -139,7 +136,7 @@ def test_redis_answering_past_the_timeout_counts_each_call_once(tmp_path):
         finally:
             stop_server(server)
             proxy.close()
-        assert in_redis() == caller.expected()
+        assert counted_in(saved) == caller.expected()
     assert max(caller.seconds) < PROMPT, sorted(caller.seconds)[-5:]
     assert "could not be saved before stopping" not in server.log()
 
@@ -259,19 +256,16 @@ def test_counts_sent_at_stop_with_no_answer_are_said_apart_from_counts_lost(tmp_
         caller = Caller(server)
         saved = redis.Redis.from_url(store.url, decode_responses=True)
 
-        def in_redis() -> dict[str, int]:
-            return counted_in(saved)
-
         try:
             caller.call()
-            wait_until(lambda: in_redis() == caller.expected())
+            wait_until(lambda: counted_in(saved) == caller.expected())
             # Just after a batch: the next is 2 s away, and the stop comes first.
             for _ in range(3):
                 caller.call()
             proxy.delay = 1.5
         finally:
             stop_server(server)
-        wait_until(lambda: in_redis() == caller.expected())
+        wait_until(lambda: counted_in(saved) == caller.expected())
         proxy.close()
     log = server.log()
     assert "could not be saved before stopping" not in log
